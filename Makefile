@@ -1,0 +1,47 @@
+# One way to run everything. `make demo` and `make test` work on a fresh machine with Python 3.11.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/.dagster
+export GX_ANALYTICS_ENABLED := False
+
+.PHONY: setup demo test lint ui validate-defs expectations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependency list or the lock changes.
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
+
+setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+demo: setup
+	$(BIN)/python -m assets.demo
+
+test: setup
+	$(BIN)/ruff check pipeline assets tests bench
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check pipeline assets tests bench
+	$(BIN)/ruff format --check pipeline assets tests bench
+
+validate-defs: setup
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+ui: setup
+	$(BIN)/dagster dev -w workspace.yaml
+
+expectations: setup
+	$(BIN)/python -m pipeline.expectations
+
+clean:
+	rm -rf data/assets data/warehouse.duckdb data/*.lock $(DAGSTER_HOME)

@@ -1,0 +1,1 @@
+"""OncoBench's Dagster layer: assets, checks, resources and partitions over ``pipeline``."""

@@ -1,0 +1,86 @@
+"""Ingestion assets: raw_cohort -> harmonized_cohort -> cohort_profile, one partition per cohort."""
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import markdown_preview, table
+from assets.partitions import cohort_partitions
+from assets.resources import CohortRegistryResource, WarehouseResource
+from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw
+from pipeline.fingerprint import frame_fingerprint
+from pipeline.profile import (
+    cohort_summary,
+    column_profiles,
+    subgroup_attributes,
+    subgroup_counts,
+)
+
+INGESTION = "ingestion"
+
+
+@dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"polars"})
+def raw_cohort(context: dg.AssetExecutionContext, registry: CohortRegistryResource) -> pl.DataFrame:
+    """The cohort exactly as its source provides it (one row per patient, source column names)."""
+    entry = registry.load().get(context.partition_key)
+    raw = read_raw(entry)
+    context.add_output_metadata(
+        {
+            "source": describe_source(entry),
+            "source_kind": entry.kind,
+            "dagster/row_count": raw.height,
+            "n_columns": raw.width,
+            "input_fingerprint": frame_fingerprint(raw),
+        }
+    )
+    return raw
+
+
+@dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"polars"})
+def harmonized_cohort(
+    context: dg.AssetExecutionContext,
+    registry: CohortRegistryResource,
+    raw_cohort: pl.DataFrame,
+) -> pl.DataFrame:
+    """One typed row per patient in the harmonized oncology schema; source ids salted and hashed."""
+    entry = registry.load().get(context.partition_key)
+    frame = harmonize_entry(raw_cohort, entry, salt=registry.id_salt)
+    schema = pl.DataFrame({"column": frame.columns, "dtype": [str(t) for t in frame.dtypes]})
+    context.add_output_metadata(
+        {
+            "dagster/row_count": frame.height,
+            "n_columns": frame.width,
+            "schema": table(schema, limit=200),
+            "preview": markdown_preview(frame.drop("patient_id")),
+        }
+    )
+    return frame
+
+
+@dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"duckdb"})
+def cohort_profile(
+    context: dg.AssetExecutionContext,
+    registry: CohortRegistryResource,
+    warehouse: WarehouseResource,
+    harmonized_cohort: pl.DataFrame,
+) -> dg.MaterializeResult:
+    """Row counts, missingness, per-column summaries and subgroup counts, in DuckDB and here."""
+    cohort = context.partition_key
+    entry = registry.load().get(cohort)
+    summary = pl.DataFrame([cohort_summary(harmonized_cohort, cohort)])
+    columns = column_profiles(harmonized_cohort)
+    subgroups = subgroup_counts(harmonized_cohort, subgroup_attributes(harmonized_cohort, entry.protected))
+    store = warehouse.get()
+    key = {"cohort": cohort}
+    store.replace_rows("cohort_profiles", summary.drop("cohort"), key)
+    store.replace_rows("column_profiles", columns, key)
+    store.replace_rows("subgroup_counts", subgroups, key)
+    context.log.info(f"{cohort}: profiled {harmonized_cohort.height} patients into {store.path}")
+    return dg.MaterializeResult(
+        metadata={
+            "n_patients": harmonized_cohort.height,
+            "n_columns": harmonized_cohort.width,
+            "columns": table(columns.drop("dtype")),
+            "subgroups": table(subgroups),
+            "warehouse": dg.MetadataValue.path(str(store.path)),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Cohorts: registry, specs, source readers and harmonization."""

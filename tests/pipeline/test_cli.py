@@ -1,0 +1,56 @@
+"""The oncobench CLI: listing, ingesting, and refusing bad input without leaving files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import schema_named_frame
+
+
+def test_cohorts_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cohorts"]) == 0
+    out = capsys.readouterr().out
+    assert "support2_cancer" in out and "prostate_seer" in out
+
+
+def test_ingest_cbioportal_study(crc_study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "crc.parquet"
+    assert main(["ingest", str(crc_study), "--out", str(out)]) == 0
+    frame = pl.read_parquet(out)
+    assert frame.height == 1099 and frame["genomic_variant_kras"].sum() == 486
+    assert "1099 patients" in capsys.readouterr().out
+
+
+def test_ingest_registry_cohort_prints_subgroups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ingest", "colon", "--out", str(tmp_path / "colon.parquet")]) == 0
+    assert "sex: Male" in capsys.readouterr().out
+
+
+def test_ingest_table_with_spec(tmp_path: Path) -> None:
+    source = tmp_path / "trial.csv"
+    schema_named_frame().rename({"survival_months": "os_days", "patient_id": "subject"}).write_csv(source)
+    spec = tmp_path / "trial.yaml"
+    spec.write_text("id_column: subject\nsurvival_unit: days\ncolumns:\n  survival_months: os_days\n")
+    out = tmp_path / "trial.parquet"
+    assert main(["ingest", str(source), "--spec", str(spec), "--out", str(out)]) == 0
+    assert pl.read_parquet(out)["survival_months"].max() < 2.0
+
+
+def test_bad_input_exits_non_zero_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "bad.csv"
+    schema_named_frame().with_columns(pl.lit(-1.0).alias("survival_months")).write_csv(source)
+    out = tmp_path / "bad.parquet"
+    assert main(["ingest", str(source), "--out", str(out)]) != 0
+    assert "column 'survival_months', row 1, value -1.0" in capsys.readouterr().err
+    assert list(tmp_path.glob("*.parquet")) == [] and list(tmp_path.glob(".*tmp")) == []
+
+
+def test_empty_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "empty.csv"
+    source.write_text("")
+    assert main(["ingest", str(source), "--out", str(tmp_path / "x.parquet")]) != 0
+    assert f"file {source}: the file is empty" in capsys.readouterr().err
