@@ -1,0 +1,1 @@
+"""Synthesizers: one interface, three engines (ctgan, flow, copula)."""

@@ -1,0 +1,252 @@
+"""One synthesizer interface: fit on a harmonized frame with a seed; sample n rows, optionally
+under conditions; save; load. The base class owns everything engines share: which columns are
+modelled, restoring the exact input schema, honouring hard limits, and the conditions contract.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from pipeline.errors import OncoBenchError
+from pipeline.schema import CORE_BY_NAME, IDENTITY_COLUMNS
+
+MIN_TRAINING_ROWS = 50
+FORMAT_VERSION = 1
+ProgressCallback = Callable[[int, int, float], None]  # (epoch, total_epochs, loss)
+
+
+class SynthesisError(OncoBenchError):
+    """A synthesizer was misused or cannot do what was asked."""
+
+
+class ConditionError(SynthesisError):
+    """A sampling condition names an unknown column or value, or one with no support."""
+
+
+@dataclass
+class TrainingReport:
+    """What a fit used and how it went."""
+
+    synthesizer: str
+    params: dict[str, Any]
+    seed: int
+    n_rows: int
+    n_columns: int
+    fit_seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SampleReport:
+    """How many sampled values had to be repaired to respect the schema's hard limits."""
+
+    n_rows: int
+    n_repaired_rows: int
+    repaired_by_column: dict[str, int]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch so that a fit or a sample is reproducible on CPU."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Synthesizer(ABC):
+    """Base class: validate -> preprocess -> fit -> sample -> repair -> restore schema."""
+
+    name: ClassVar[str]
+
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = dict(params)
+        self.schema: pl.Schema | None = None
+        self.modelled: list[str] = []
+        self.report: TrainingReport | None = None
+        self.last_sample: SampleReport | None = None
+        self._support: dict[str, set[str]] = {}
+        self._cohort: str | None = None
+
+    # -- public interface -------------------------------------------------------------------
+    def fit(self, frame: pl.DataFrame, *, seed: int, progress: ProgressCallback | None = None) -> Synthesizer:
+        """Learn the joint distribution of ``frame`` (a harmonized cohort)."""
+        if frame.height < MIN_TRAINING_ROWS:
+            raise SynthesisError(
+                f"{frame.height} rows is too few to train {self.name}; the minimum is {MIN_TRAINING_ROWS}"
+            )
+        self.schema = frame.schema
+        self._cohort = frame.get_column("cohort")[0] if "cohort" in frame.columns else None
+        self.modelled = [
+            c for c in frame.columns if c not in IDENTITY_COLUMNS and frame.get_column(c).null_count() < frame.height
+        ]
+        training = frame.select(self.modelled)
+        self._support = {
+            c: set(training.get_column(c).drop_nulls().cast(pl.String).unique().to_list())
+            for c in self.categorical_columns
+        }
+        seed_everything(seed)
+        started = time.perf_counter()
+        history = self._fit(training, seed=seed, progress=progress)
+        self.report = TrainingReport(
+            synthesizer=self.name,
+            params=self.params,
+            seed=seed,
+            n_rows=frame.height,
+            n_columns=len(self.modelled),
+            fit_seconds=time.perf_counter() - started,
+            history=history,
+        )
+        return self
+
+    def sample(self, n: int, *, conditions: Mapping[str, Any] | None = None, seed: int = 0) -> pl.DataFrame:
+        """``n`` synthetic rows in the input schema, every row satisfying ``conditions``."""
+        if self.schema is None:
+            raise SynthesisError(f"{self.name} must be fitted before sampling")
+        if n < 1:
+            raise SynthesisError(f"the number of rows must be positive, got {n}")
+        conditions = self.validate_conditions(conditions or {})
+        seed_everything(seed)
+        raw = self._sample(n, conditions=conditions, seed=seed)
+        frame, report = self._restore(raw, conditions, seed)
+        self.last_sample = report
+        return frame
+
+    def save(self, path: Path | str) -> Path:
+        """Write the fitted synthesizer to one file (a pickle: load only files you trust)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump({"format": FORMAT_VERSION, "synthesizer": self}, handle)
+        temporary.replace(path)
+        return path
+
+    @staticmethod
+    def load(path: Path | str) -> Synthesizer:
+        """Read a synthesizer written by :meth:`save`."""
+        with Path(path).open("rb") as handle:
+            payload = pickle.load(handle)
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+            raise SynthesisError(f"{path} is not an OncoBench synthesizer file (format {FORMAT_VERSION})")
+        return payload["synthesizer"]
+
+    # -- what engines implement -------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, frame: pl.DataFrame, *, seed: int, progress: ProgressCallback | None) -> list[dict[str, float]]:
+        """Fit on the modelled columns; return the training history (one dict per epoch)."""
+
+    @abstractmethod
+    def _sample(self, n: int, *, conditions: dict[str, Any], seed: int) -> pl.DataFrame:
+        """Draw ``n`` rows of the modelled columns (any dtypes); conditions already validated."""
+
+    @property
+    def conditionable_columns(self) -> list[str]:
+        """Columns a condition may name (default: every modelled categorical column)."""
+        return self.categorical_columns
+
+    # -- shared machinery -------------------------------------------------------------------
+    @property
+    def categorical_columns(self) -> list[str]:
+        assert self.schema is not None
+        return [c for c in self.modelled if _is_categorical(self.schema[c])]
+
+    @property
+    def numeric_columns(self) -> list[str]:
+        assert self.schema is not None
+        return [c for c in self.modelled if not _is_categorical(self.schema[c])]
+
+    def validate_conditions(self, conditions: Mapping[str, Any]) -> dict[str, str]:
+        """Conditions as strings; unknown columns or values list the allowed ones."""
+        allowed = self.conditionable_columns
+        checked: dict[str, str] = {}
+        for column, value in conditions.items():
+            if column not in allowed:
+                raise ConditionError(f"cannot condition on {column!r}; allowed columns: {allowed}")
+            text = str(value)
+            if text not in self._support[column]:
+                raise ConditionError(
+                    f"{column}={text!r} has no support in the training data; "
+                    f"observed values: {sorted(self._support[column])}"
+                )
+            checked[column] = text
+        return checked
+
+    def _restore(self, raw: pl.DataFrame, conditions: dict[str, str], seed: int) -> tuple[pl.DataFrame, SampleReport]:
+        assert self.schema is not None
+        n = raw.height
+        repaired: dict[str, pl.Series] = {}
+        columns: dict[str, pl.Series] = {
+            "patient_id": synthetic_ids(n, seed=seed, salt=f"{self.name}:{self._cohort}"),
+            "cohort": pl.Series("cohort", [self._cohort] * n, dtype=pl.String),
+        }
+        for name, dtype in self.schema.items():
+            if name in columns:
+                continue
+            if name not in self.modelled:
+                columns[name] = pl.Series(name, [None] * n, dtype=dtype)
+                continue
+            values, bad = _coerce_back(raw.get_column(name), dtype, self._support.get(name))
+            if name in conditions:
+                values = pl.Series(name, [conditions[name]] * n).cast(dtype)
+            values, out_of_range = _clip_to_limits(values, name)
+            columns[name] = values.alias(name)
+            repaired[name] = bad | out_of_range
+        frame = pl.DataFrame(columns).select(list(self.schema.names()))
+        flags = pl.DataFrame(repaired) if repaired else pl.DataFrame({"_": [False] * n})
+        any_repaired = flags.select(pl.any_horizontal(pl.all())).to_series()
+        report = SampleReport(
+            n_rows=n,
+            n_repaired_rows=int(any_repaired.sum()),
+            repaired_by_column={c: int(s.sum()) for c, s in repaired.items() if s.sum()},
+        )
+        return frame, report
+
+
+def _is_categorical(dtype: pl.DataType) -> bool:
+    return dtype in (pl.String, pl.Boolean) or isinstance(dtype, pl.Enum | pl.Categorical)
+
+
+def _coerce_back(values: pl.Series, dtype: pl.DataType, support: set[str] | None) -> tuple[pl.Series, pl.Series]:
+    """Cast an engine's output back to the input dtype; values outside the support become null."""
+    if dtype == pl.Boolean:
+        text = values.cast(pl.String).str.to_lowercase()
+        restored = text.replace_strict({"true": True, "false": False, "1": True, "0": False}, default=None)
+        return restored.cast(pl.Boolean), values.is_not_null() & restored.is_null()
+    if _is_categorical(dtype):
+        text = values.cast(pl.String)
+        unsupported = text.is_not_null() & ~text.is_in(sorted(support or set()))
+        text = pl.select(pl.when(unsupported).then(None).otherwise(text)).to_series()
+        return text.cast(dtype), unsupported
+    numbers = values.cast(pl.Float64, strict=False)
+    if dtype.is_integer():
+        numbers = numbers.round(0)
+    return numbers.cast(dtype), values.is_not_null() & numbers.is_null()
+
+
+def _clip_to_limits(values: pl.Series, name: str) -> tuple[pl.Series, pl.Series]:
+    column = CORE_BY_NAME.get(name)
+    if column is None or (column.minimum is None and column.maximum is None):
+        return values, pl.Series([False] * values.len())
+    low = values < column.minimum if column.minimum is not None else pl.Series([False] * values.len())
+    high = values > column.maximum if column.maximum is not None else pl.Series([False] * values.len())
+    outside = (low.fill_null(False)) | (high.fill_null(False))
+    clipped = values.clip(column.minimum, column.maximum)
+    return clipped.cast(values.dtype), outside
+
+
+def synthetic_ids(n: int, *, seed: int, salt: str) -> pl.Series:
+    """Deterministic 20-hex-digit ids for synthetic patients (never derived from real ids)."""
+    prefix = hashlib.sha256(f"synthetic:{salt}:{seed}".encode()).hexdigest()[:8]
+    return pl.Series("patient_id", [f"{prefix}{i:012x}" for i in range(n)], dtype=pl.String)
