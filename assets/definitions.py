@@ -6,11 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import checks, ingestion
-from assets.partitions import cohort_partitions
+from assets import checks, ingestion, synthesis
+from assets.partitions import cohort_partitions, model_partitions
 from assets.resources import (
     CohortRegistryResource,
     PolarsParquetIOManager,
+    SynthesizerIOManager,
     WarehouseResource,
     default_data_dir,
 )
@@ -19,7 +20,13 @@ main_job = dg.define_asset_job(
     "oncobench_main",
     selection=dg.AssetSelection.groups(ingestion.INGESTION),
     partitions_def=cohort_partitions,
-    description="The whole lineage for one cohort, ending in its profile.",
+    description="Ingestion for one cohort: raw, harmonized (GX-checked) and profiled.",
+)
+synthesis_job = dg.define_asset_job(
+    "oncobench_synthesis",
+    selection=dg.AssetSelection.groups(synthesis.SYNTHESIS),
+    partitions_def=model_partitions,
+    description="Fit one synthesizer on one harmonized cohort and sample a synthetic cohort.",
 )
 
 
@@ -27,13 +34,14 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``)."""
     data = Path(data_dir or default_data_dir())
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingestion]),
+        assets=dg.load_assets_from_modules([ingestion, synthesis]),
         asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[main_job],
+        jobs=[main_job, synthesis_job],
         resources={
             "registry": CohortRegistryResource(),
             "warehouse": WarehouseResource(path=str(data / "warehouse.duckdb")),
             "io_manager": PolarsParquetIOManager(base_dir=str(data / "assets")),
+            "model_io_manager": SynthesizerIOManager(base_dir=str(data / "models")),
         },
     )
 

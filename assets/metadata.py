@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import dagster as dg
 import polars as pl
 
@@ -24,3 +26,11 @@ def table(frame: pl.DataFrame, *, limit: int = 100) -> dg.MetadataValue:
 def markdown_preview(frame: pl.DataFrame, *, rows: int = 5) -> dg.MetadataValue:
     """The first rows as a Markdown table."""
     return dg.MetadataValue.md(frame.head(rows).to_pandas().to_markdown(index=False))
+
+
+def png(image: bytes | None, caption: str) -> dg.MetadataValue:
+    """An inline image the Dagster UI renders (Markdown with a data URI)."""
+    if image is None:
+        return dg.MetadataValue.md(f"_{caption}: no data_")
+    encoded = base64.b64encode(image).decode()
+    return dg.MetadataValue.md(f"![{caption}](data:image/png;base64,{encoded})")

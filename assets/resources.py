@@ -62,3 +62,22 @@ class PolarsParquetIOManager(dg.ConfigurableIOManager):
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist: materialize {context.asset_key.to_user_string()} first")
         return pl.read_parquet(path)
+
+
+class SynthesizerIOManager(dg.ConfigurableIOManager):
+    """Stores fitted synthesizers as ``<base_dir>/<asset>/<cohort>__<synthesizer>.pkl``."""
+
+    base_dir: str = str(Path(default_data_dir()) / "models")
+
+    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        key = "/".join(context.asset_key.path)
+        return Path(self.base_dir) / key / f"{context.asset_partition_key.replace('|', '__')}.pkl"
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        path = obj.save(self._path(context))
+        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+
+    def load_input(self, context: dg.InputContext):
+        from pipeline.synthesis.base import Synthesizer
+
+        return Synthesizer.load(self._path(context))

@@ -54,3 +54,27 @@ def test_empty_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     source.write_text("")
     assert main(["ingest", str(source), "--out", str(tmp_path / "x.parquet")]) != 0
     assert f"file {source}: the file is empty" in capsys.readouterr().err
+
+
+def test_synthesize_with_conditions_and_saved_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "colon.parquet"
+    assert main(["ingest", "colon", "--out", str(real)]) == 0
+    out, model = tmp_path / "synthetic.parquet", tmp_path / "flow.pkl"
+    argv = ["synthesize", str(real), "--rows", "300", "--profile", "fast", "--seed", "4"]
+    argv += ["--condition", "sex=Female", "--save-model", str(model), "--out", str(out)]
+    assert main(argv) == 0
+    frame = pl.read_parquet(out)
+    assert frame.height == 300 and frame["sex"].unique().to_list() == ["Female"]
+    assert model.exists() and "sampled 300 rows" in capsys.readouterr().out
+    assert main([*argv[:-2], "--out", str(tmp_path / "again.parquet")]) == 0
+    assert pl.read_parquet(tmp_path / "again.parquet").equals(frame)  # same seed, same output
+
+
+def test_synthesize_bad_condition_lists_allowed_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "colon.parquet"
+    assert main(["ingest", "colon", "--out", str(real)]) == 0
+    out = tmp_path / "x.parquet"
+    argv = ["synthesize", str(real), "--rows", "5", "--profile", "fast", "--condition", "race=Black", "--out", str(out)]
+    assert main(argv) == 2
+    assert "cannot condition on 'race'; allowed columns" in capsys.readouterr().err
+    assert not out.exists()
