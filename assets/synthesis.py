@@ -66,11 +66,10 @@ def synthetic_cohort(
     context: dg.AssetExecutionContext,
     config: SynthesisConfig,
     synthesizer_model: Synthesizer,
-    harmonized_cohort: pl.DataFrame,
 ) -> pl.DataFrame:
     """Synthetic patients in the harmonized schema, every row within the schema's hard limits."""
     cohort, name = _keys(context)
-    rows = config.rows or harmonized_cohort.height
+    rows = config.rows or synthesizer_model.report.n_rows  # default: as many rows as the real cohort
     started = time.perf_counter()
     frame = synthesizer_model.sample(rows, seed=config.seed + 1)
     seconds = time.perf_counter() - started
