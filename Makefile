@@ -28,6 +28,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check pipeline assets tests bench
+	$(BIN)/python -m pipeline.expectations --check-samples
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import checks, ingestion, synthesis
+from assets import checks, ingestion, synthesis, validation
 from assets.partitions import cohort_partitions, model_partitions
 from assets.resources import (
     CohortRegistryResource,
     PolarsParquetIOManager,
     SynthesizerIOManager,
+    ValidationConfigResource,
     WarehouseResource,
     default_data_dir,
 )
@@ -26,7 +27,13 @@ synthesis_job = dg.define_asset_job(
     "oncobench_synthesis",
     selection=dg.AssetSelection.groups(synthesis.SYNTHESIS),
     partitions_def=model_partitions,
-    description="Fit one synthesizer on one harmonized cohort and sample a synthetic cohort.",
+    description="Fit one synthesizer on one training split and sample a synthetic cohort; gates run as checks.",
+)
+validation_job = dg.define_asset_job(
+    "oncobench_validation",
+    selection=dg.AssetSelection.groups(validation.VALIDATION),
+    partitions_def=model_partitions,
+    description="Every validation metric of one synthetic cohort into DuckDB, gates recorded even when they fail.",
 )
 
 
@@ -34,11 +41,12 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``)."""
     data = Path(data_dir or default_data_dir())
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingestion, synthesis]),
+        assets=dg.load_assets_from_modules([ingestion, synthesis, validation]),
         asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[main_job, synthesis_job],
+        jobs=[main_job, synthesis_job, validation_job],
         resources={
             "registry": CohortRegistryResource(),
+            "validation_config": ValidationConfigResource(),
             "warehouse": WarehouseResource(path=str(data / "warehouse.duckdb")),
             "io_manager": PolarsParquetIOManager(base_dir=str(data / "assets")),
             "model_io_manager": SynthesizerIOManager(base_dir=str(data / "models")),

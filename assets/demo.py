@@ -10,28 +10,32 @@ import time
 
 import dagster as dg
 
-from assets.definitions import defs, main_job, synthesis_job
+from assets.definitions import defs, main_job, synthesis_job, validation_job
 from assets.partitions import cohort_partitions
 from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
 
 
-def _run(job_name: str, partition_key: str, label: str, instance: dg.DagsterInstance) -> bool:
+def _run(job_name: str, partition_key: str, label: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     started = time.perf_counter()
     result = defs.resolve_job_def(job_name).execute_in_process(
         partition_key=partition_key, instance=instance, raise_on_error=False
     )
-    status = "ok" if result.success else "FAILED"
-    print(f"[{status}] {label} in {time.perf_counter() - started:.1f}s (run {result.run_id[:8]})", flush=True)
-    return result.success
+    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    status = "ok" if result.success and not failed_checks else "FAILED"
+    detail = f", failed checks: {', '.join(failed_checks)}" if failed_checks else ""
+    print(f"[{status}] {label} in {time.perf_counter() - started:.1f}s (run {result.run_id[:8]}{detail})", flush=True)
+    return result
 
 
 def run_all(instance: dg.DagsterInstance, synthesizer: str = DEFAULT_SYNTHESIZER) -> int:
-    """Ingest every cohort, then synthesize it; return the number of failed cohorts."""
+    """Ingest, synthesize and validate every cohort; return the number of cohorts that failed a step."""
     failed = 0
     for cohort in cohort_partitions.get_partition_keys():
-        ok = _run(main_job.name, cohort, f"{cohort}: ingestion", instance)
+        ok = _run(main_job.name, cohort, f"{cohort}: ingestion", instance).success
         model_key = dg.MultiPartitionKey({"cohort": cohort, "synthesizer": synthesizer})
-        ok = ok and _run(synthesis_job.name, model_key, f"{cohort}: synthesis ({synthesizer})", instance)
+        ok = ok and _run(synthesis_job.name, model_key, f"{cohort}: synthesis ({synthesizer})", instance).success
+        # validation runs on its own so that metrics are recorded even when a gate failed
+        ok = ok and _run(validation_job.name, model_key, f"{cohort}: validation ({synthesizer})", instance).success
         failed += not ok
     return failed
 

@@ -5,7 +5,7 @@ import polars as pl
 
 from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
-from assets.resources import CohortRegistryResource, WarehouseResource
+from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
 from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.profile import (
@@ -14,6 +14,7 @@ from pipeline.profile import (
     subgroup_attributes,
     subgroup_counts,
 )
+from pipeline.split import split_cohort
 
 INGESTION = "ingestion"
 
@@ -54,6 +55,33 @@ def harmonized_cohort(
         }
     )
     return frame
+
+
+@dg.multi_asset(
+    outs={
+        "training_cohort": dg.AssetOut(description="The real patients synthesizers are fitted on.", kinds={"polars"}),
+        "holdout_cohort": dg.AssetOut(
+            description="Real patients no synthesizer sees: the reference of every validation metric.",
+            kinds={"polars"},
+        ),
+    },
+    partitions_def=cohort_partitions,
+    group_name=INGESTION,
+)
+def cohort_split(
+    context: dg.AssetExecutionContext, validation_config: ValidationConfigResource, harmonized_cohort: pl.DataFrame
+) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
+    """Stratified train / holdout split of the harmonized cohort (fraction and seed: config/validation.yaml)."""
+    settings = validation_config.load().settings
+    train, holdout = split_cohort(
+        harmonized_cohort, holdout_fraction=settings.holdout_fraction, seed=settings.split_seed
+    )
+    context.log.info(f"{context.partition_key}: {train.height} training and {holdout.height} holdout patients")
+    common = {"holdout_fraction": settings.holdout_fraction, "split_seed": settings.split_seed}
+    return (
+        dg.Output(train, metadata={"dagster/row_count": train.height, **common}),
+        dg.Output(holdout, metadata={"dagster/row_count": holdout.height, **common}),
+    )
 
 
 @dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"duckdb"})

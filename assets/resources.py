@@ -10,6 +10,7 @@ import dagster as dg
 from pipeline.cohorts.identifiers import DEFAULT_SALT
 from pipeline.cohorts.registry import CohortRegistry, load_registry, registry_path
 from pipeline.io import write_parquet_atomic
+from pipeline.validation.gates import DEFAULT_CONFIG, ValidationConfig, load_validation_config
 from pipeline.warehouse import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,15 @@ class CohortRegistryResource(dg.ConfigurableResource):
 
     def load(self) -> CohortRegistry:
         return load_registry(Path(self.path))
+
+
+class ValidationConfigResource(dg.ConfigurableResource):
+    """Validation settings and release gates (``config/validation.yaml`` by default)."""
+
+    path: str = os.environ.get("ONCOBENCH_VALIDATION", str(DEFAULT_CONFIG))
+
+    def load(self) -> ValidationConfig:
+        return load_validation_config(self.path)
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -34,9 +34,9 @@ def _keys(context: dg.AssetExecutionContext) -> tuple[str, str]:
 
 @dg.asset(partitions_def=model_partitions, group_name=SYNTHESIS, io_manager_key="model_io_manager", kinds={"torch"})
 def synthesizer_model(
-    context: dg.AssetExecutionContext, config: SynthesisConfig, harmonized_cohort: pl.DataFrame
+    context: dg.AssetExecutionContext, config: SynthesisConfig, training_cohort: pl.DataFrame
 ) -> Synthesizer:
-    """A synthesizer fitted on the harmonized cohort; its parameters, seed and loss history."""
+    """A synthesizer fitted on the training split (never the holdout); its parameters, seed and losses."""
     cohort, name = _keys(context)
     synthesizer = make_synthesizer(name, profile=config.profile, **config.overrides())
 
@@ -44,7 +44,7 @@ def synthesizer_model(
         if epoch == total or epoch % max(1, total // 10) == 0:
             context.log.info(f"{cohort}/{name}: epoch {epoch}/{total}, loss {loss:.4f}")
 
-    synthesizer.fit(harmonized_cohort, seed=config.seed, progress=log_progress)
+    synthesizer.fit(training_cohort, seed=config.seed, progress=log_progress)
     report = synthesizer.report
     context.add_output_metadata(
         {

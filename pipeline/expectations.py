@@ -73,7 +73,19 @@ def harmonized_cohort_suite() -> dict[str, Any]:
     }
 
 
-SUITE_BUILDERS = {"harmonized_cohort": harmonized_cohort_suite}
+def synthetic_cohort_suite() -> dict[str, Any]:
+    """The harmonized suite plus what synthetic rows must also satisfy: one cohort, full outcomes."""
+    expectations = harmonized_cohort_suite()["expectations"] + [
+        _expectation("expect_table_row_count_to_be_between", min_value=2),
+        _expectation("expect_column_unique_value_count_to_be_between", column="cohort", min_value=1, max_value=1),
+        _expectation("expect_column_values_to_not_be_null", column="survival_months"),
+        _expectation("expect_column_values_to_not_be_null", column="vital_status_event"),
+    ]
+    return {"name": "synthetic_cohort", "expectations": expectations, "meta": {"generated_from": "pipeline/schema.py"}}
+
+
+SUITE_BUILDERS = {"harmonized_cohort": harmonized_cohort_suite, "synthetic_cohort": synthetic_cohort_suite}
+SAMPLES_DIR = EXPECTATIONS_DIR / "samples"
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,39 @@ def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
+def check_samples(directory: Path = EXPECTATIONS_DIR) -> list[ValidationOutcome]:
+    """Validate the committed sample ``samples/<suite>.parquet`` with every suite in ``directory``.
+
+    A suite without a sample counts as a failure, so a new suite cannot skip the CI step.
+    """
+    outcomes = []
+    for suite_path in sorted(directory.glob("*.json")):
+        sample = directory / "samples" / f"{suite_path.stem}.parquet"
+        if not sample.exists():
+            outcomes.append(ValidationOutcome(suite_path.stem, False, 0, [_missing_sample(sample)]))
+            continue
+        outcomes.append(validate_frame(pl.read_parquet(sample), load_suite(suite_path.stem, directory)))
+    return outcomes
+
+
+def _missing_sample(sample: Path) -> dict[str, Any]:
+    return {"expectation": "committed sample", "column": str(sample), "unexpected_count": 1, "examples": "missing"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.expectations``: rewrite suites; ``--check-samples``: validate samples (CI)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if "--check-samples" in args:
+        outcomes = check_samples()
+        for outcome in outcomes:
+            print(outcome.describe())
+        return 0 if outcomes and all(o.success for o in outcomes) else 1
     for written_path in write_suites():
         print(f"wrote {written_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -22,6 +22,11 @@ def loss_curve_png(history: list[dict[str, float]], title: str) -> bytes | None:
     axis.set_ylabel("loss")
     axis.set_title(title)
     axis.legend()
+    return to_png(figure)
+
+
+def to_png(figure: plt.Figure) -> bytes:
+    """Render a figure to PNG bytes and free it."""
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

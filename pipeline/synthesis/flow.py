@@ -31,6 +31,7 @@ DEFAULT_CONTEXT = (
     "primary_cancer_condition", "cancer_stage_group", "tumor_grade", "msi_status",
     "tumor_marker_er_status", "tumor_marker_pr_status", "tumor_marker_her2_status",
     "cancer_related_medication", *PROTECTED_COLUMNS,
+    "vital_status_event",  # so survival time is drawn given the event: keeps the Kaplan-Meier curves
 )  # fmt: skip
 SAMPLE_BATCH = 4096  # larger batches fall out of cache and sample slower (measured)
 
@@ -46,6 +47,7 @@ class _Block:
     levels: list[str] | None = None
     transformer: QuantileTransformer | None = None
     fill: float = 0.0
+    decimals: int | None = None  # round sampled values to the precision the real column has
     null_indicator: str | None = None  # name of the block holding this column's missingness
 
 
@@ -66,7 +68,11 @@ class FlowSynthesizer(Synthesizer):
         requested = self.params["context_columns"]
         extra_context = [c for c in frame.columns if c.startswith(GENOMIC_VARIANT_PREFIX)]
         candidates = list(requested) if requested is not None else [*DEFAULT_CONTEXT, *extra_context]
-        self.context = [c for c in candidates if c in self.categorical_columns]
+        self.context = [
+            c
+            for c in candidates
+            if c in self.categorical_columns or (c in self.modelled and _few_integer_levels(frame.get_column(c)))
+        ]
         self.features: list[_Block] = []
         self.context_blocks: list[_Block] = []
         width = 0
@@ -77,10 +83,12 @@ class FlowSynthesizer(Synthesizer):
             else:
                 numbers = values.cast(pl.Float64)
                 fill = float(numbers.median())
+                decimals = _decimals(numbers)
+                dequantized = _dequantize(numbers.fill_null(fill).to_numpy(), decimals, np.random.default_rng(seed))
                 transformer = QuantileTransformer(
                     n_quantiles=min(1000, frame.height), output_distribution="normal", random_state=seed
-                ).fit(numbers.fill_null(fill).to_numpy().reshape(-1, 1))
-                block = _Block(column, "numeric", width, 1, transformer=transformer, fill=fill)
+                ).fit(dequantized.reshape(-1, 1))
+                block = _Block(column, "numeric", width, 1, transformer=transformer, fill=fill, decimals=decimals)
                 if values.null_count():
                     width += 1
                     indicator = _Block(f"{column}__isnull", "categorical", width, 1, levels=["false", "true"])
@@ -109,6 +117,7 @@ class FlowSynthesizer(Synthesizer):
                 out[:, block.start] = _dequantized(codes, len(block.levels), rng)
             else:
                 numbers = frame.get_column(block.column).cast(pl.Float64).fill_null(block.fill).to_numpy()
+                numbers = _dequantize(numbers, block.decimals, rng)
                 out[:, block.start] = block.transformer.transform(numbers.reshape(-1, 1))[:, 0]
         return out
 
@@ -133,6 +142,8 @@ class FlowSynthesizer(Synthesizer):
                 columns[block.column] = decoded.replace(NULL_LEVEL, None)
             else:
                 values = block.transformer.inverse_transform(chunk.astype(np.float64))[:, 0]
+                if block.decimals is not None:
+                    values = np.round(values, block.decimals)
                 columns[block.column] = pl.Series(block.column, values)
         for block in self.features:
             if block.null_indicator is not None:
@@ -225,9 +236,30 @@ class FlowSynthesizer(Synthesizer):
         return self._decode(np.concatenate(chunks), context_rows)
 
 
+def _decimals(numbers: pl.Series, most: int = 6) -> int | None:
+    """The fewest decimals that represent every real value exactly (None: more than ``most``)."""
+    values = numbers.drop_nulls().to_numpy()
+    for decimals in range(most + 1):
+        if np.allclose(values, np.round(values, decimals), rtol=0, atol=1e-9):
+            return decimals
+    return None
+
+
+def _dequantize(values: np.ndarray, decimals: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Spread values recorded at a fixed precision over their rounding interval (no point masses)."""
+    if decimals is None:
+        return values
+    step = 10.0**-decimals
+    return values + rng.uniform(-step / 2, step / 2, size=values.shape)
+
+
 def _few_integer_levels(values: pl.Series) -> bool:
+    """Integer-valued columns (of any numeric dtype) with few levels are modelled as categories."""
     non_null = values.drop_nulls()
-    return values.dtype.is_integer() and non_null.n_unique() <= MAX_INTEGER_LEVELS
+    if not values.dtype.is_numeric() or non_null.n_unique() > MAX_INTEGER_LEVELS:
+        return False
+    numbers = non_null.cast(pl.Float64).to_numpy()
+    return values.dtype.is_integer() or bool(np.all(numbers == np.round(numbers)))
 
 
 def _levels(values: pl.Series) -> list[str]:

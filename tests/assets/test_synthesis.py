@@ -7,32 +7,29 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.ingestion import harmonized_cohort, raw_cohort
-from assets.resources import CohortRegistryResource, PolarsParquetIOManager, SynthesizerIOManager
+from assets.ingestion import cohort_split
 from assets.synthesis import synthesizer_model, synthetic_cohort
-from pipeline.cohorts.registry import load_registry
 from pipeline.synthesis.base import Synthesizer
+from tests.assets.conftest import FAST_SYNTHESIS, lineage_resources
 
 
-def test_materialize_flow_on_colon(tmp_path: Path) -> None:
-    resources = {
-        "registry": CohortRegistryResource(path=str(load_registry().path), id_salt="t"),
-        "io_manager": PolarsParquetIOManager(base_dir=str(tmp_path / "assets")),
-        "model_io_manager": SynthesizerIOManager(base_dir=str(tmp_path / "models")),
-    }
-    assert dg.materialize([raw_cohort, harmonized_cohort], partition_key="colon", resources=resources).success
-    config = {"profile": "fast", "seed": 3, "rows": 250, "params": {"epochs": "4"}}
+def test_materialize_flow_on_colon_trains_on_the_training_split_only(colon_split: Path) -> None:
     result = dg.materialize(
-        [harmonized_cohort.to_source_asset(), synthesizer_model, synthetic_cohort],
+        [*cohort_split.to_source_assets(), synthesizer_model, synthetic_cohort],
         partition_key=dg.MultiPartitionKey({"cohort": "colon", "synthesizer": "flow"}),
-        resources=resources,
-        run_config={"ops": {"synthesizer_model": {"config": config}, "synthetic_cohort": {"config": config}}},
+        resources=lineage_resources(colon_split),
+        run_config={
+            "ops": {"synthesizer_model": {"config": FAST_SYNTHESIS}, "synthetic_cohort": {"config": FAST_SYNTHESIS}}
+        },
     )
     assert result.success
-    model = Synthesizer.load(tmp_path / "models" / "synthesizer_model" / "colon__flow.pkl")
+    model = Synthesizer.load(colon_split / "models" / "synthesizer_model" / "colon__flow.pkl")
+    train = pl.read_parquet(colon_split / "assets" / "training_cohort" / "colon.parquet")
+    holdout = pl.read_parquet(colon_split / "assets" / "holdout_cohort" / "colon.parquet")
+    assert model.report.n_rows == train.height == 929 - holdout.height
+    assert set(train["patient_id"]).isdisjoint(holdout["patient_id"])
     assert model.report.params["epochs"] == 4 and len(model.report.history) == 4
-    synthetic = pl.read_parquet(next((tmp_path / "assets" / "synthetic_cohort").glob("*.parquet")))
-    real = pl.read_parquet(tmp_path / "assets" / "harmonized_cohort" / "colon.parquet")
-    assert synthetic.height == 250 and synthetic.schema == real.schema
+    synthetic = pl.read_parquet(colon_split / "assets" / "synthetic_cohort" / "colon__flow.parquet")
+    assert synthetic.height == 300 and synthetic.schema == train.schema
     metadata = result.asset_materializations_for_node("synthesizer_model")[0].metadata
     assert metadata["seed"].value == 3 and "data:image/png;base64" in metadata["loss_curve"].value

@@ -1,0 +1,1 @@
+"""Validation of a synthetic cohort against real training and holdout rows."""

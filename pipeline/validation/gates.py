@@ -1,0 +1,152 @@
+"""Validation settings and release gates from the versioned ``config/validation.yaml``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from pipeline.errors import OncoBenchError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "validation.yaml"
+
+
+class ValidationConfigError(OncoBenchError):
+    """The validation config is malformed: names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """Sample sizes, seeds and task definitions; see ``config/validation.yaml``."""
+
+    holdout_fraction: float = 0.3
+    split_seed: int = 0
+    seed: int = 0
+    c2st_max_rows: int = 20_000
+    privacy_max_rows: int = 20_000
+    utility_max_rows: int = 20_000
+    horizon_months: float = 12.0
+    min_subgroup_rows: int = 30
+    min_representation_rows: int = 10
+    anonymeter_attacks: int = 300
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A bound on every row of one metric: ``value <= threshold`` (max) or ``>=`` (min)."""
+
+    family: str
+    metric: str
+    bound: str
+    threshold: float
+    why: str = ""
+
+    def describe(self) -> str:
+        return f"{self.family}.{self.metric} {'<=' if self.bound == 'max' else '>='} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """The parsed config file."""
+
+    version: str
+    settings: ValidationSettings
+    gates: tuple[Gate, ...]
+    cohort_gates: dict[str, tuple[Gate, ...]] = field(default_factory=dict)
+    path: str = ""
+
+    def gates_for(self, cohort: str) -> list[Gate]:
+        """Default gates, with the cohort's own bounds replacing those of the same metric."""
+        own = {(g.family, g.metric): g for g in self.cohort_gates.get(cohort, ())}
+        chosen = [own.pop((g.family, g.metric), g) for g in self.gates]
+        return chosen + list(own.values())
+
+
+def _gate(raw: Any, where: str) -> Gate:
+    if not isinstance(raw, dict) or "metric" not in raw or "family" not in raw:
+        raise ValidationConfigError(f"{where}: a gate needs 'family' and 'metric', got {raw!r}")
+    unknown = set(raw) - {"family", "metric", "max", "min", "why"}
+    bounds = [k for k in ("max", "min") if k in raw]
+    if unknown or len(bounds) != 1:
+        raise ValidationConfigError(
+            f"{where}: gate {raw.get('family')}.{raw.get('metric')} needs exactly one of 'max' or 'min'"
+            + (f" and has unknown keys {sorted(unknown)}" if unknown else "")
+        )
+    try:
+        threshold = float(raw[bounds[0]])
+    except (TypeError, ValueError):
+        raise ValidationConfigError(
+            f"{where}: gate {raw['metric']}: bound {raw[bounds[0]]!r} is not a number"
+        ) from None
+    return Gate(str(raw["family"]), str(raw["metric"]), bounds[0], threshold, str(raw.get("why", "")))
+
+
+def load_validation_config(path: Path | str | None = None) -> ValidationConfig:
+    """Read and check the config (default: ``$ONCOBENCH_VALIDATION`` or ``config/validation.yaml``)."""
+    path = Path(path or os.environ.get("ONCOBENCH_VALIDATION") or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValidationConfigError(f"cannot read validation config {path}: {error}") from None
+    known = {f.name: f.type for f in fields(ValidationSettings)}
+    settings = raw.get("settings") or {}
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise ValidationConfigError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
+    if "version" not in raw:
+        raise ValidationConfigError(f"{path}: missing 'version'")
+    cohort_gates = {
+        cohort: tuple(_gate(g, f"{path}: cohort_gates.{cohort}") for g in gates or [])
+        for cohort, gates in (raw.get("cohort_gates") or {}).items()
+    }
+    return ValidationConfig(
+        version=str(raw["version"]),
+        settings=ValidationSettings(**settings),
+        gates=tuple(_gate(g, f"{path}: gates") for g in raw.get("gates") or []),
+        cohort_gates=cohort_gates,
+        path=str(path),
+    )
+
+
+def apply_gates(metrics: pl.DataFrame, gates: list[Gate]) -> pl.DataFrame:
+    """Fill threshold, bound, gate and passed for the rows a gate covers.
+
+    A gated metric that could not be computed (null value) fails its gate, and a gate whose
+    metric is missing altogether adds a failed row, so a gate never passes by omission.
+    """
+    result = metrics
+    for gate in gates:
+        covered = (pl.col("family") == gate.family) & (pl.col("metric") == gate.metric)
+        compare = pl.col("value") <= gate.threshold if gate.bound == "max" else pl.col("value") >= gate.threshold
+        if result.filter(covered).is_empty():
+            template = metrics.select("cohort", "synthesizer", "run_id").head(1)
+            missing = template.with_columns(
+                family=pl.lit(gate.family), metric=pl.lit(gate.metric), target=pl.lit("(not computed)")
+            )
+            result = pl.concat([result, missing], how="diagonal_relaxed")
+        result = result.with_columns(
+            threshold=pl.when(covered).then(pl.lit(gate.threshold)).otherwise(pl.col("threshold")),
+            bound=pl.when(covered).then(pl.lit(gate.bound)).otherwise(pl.col("bound")),
+            gate=pl.when(covered).then(pl.lit(True)).otherwise(pl.col("gate")),
+            passed=pl.when(covered).then(compare.fill_null(False)).otherwise(pl.col("passed")),
+        )
+    return result.select(metrics.columns).cast(dict(metrics.schema))
+
+
+def failed_gates(metrics: pl.DataFrame) -> pl.DataFrame:
+    """The gated rows that did not pass."""
+    return metrics.filter(pl.col("gate") & ~pl.col("passed"))
+
+
+def describe_failures(metrics: pl.DataFrame) -> list[str]:
+    """One line per failed gate row: metric, target, value and bound."""
+    lines = []
+    for row in failed_gates(metrics).iter_rows(named=True):
+        value = "not computed" if row["value"] is None else f"{row['value']:.4g}"
+        op = "<=" if row["bound"] == "max" else ">="
+        lines.append(f"{row['family']}.{row['metric']} [{row['target']}] = {value}, must be {op} {row['threshold']:g}")
+    return lines

@@ -1,0 +1,65 @@
+"""validation_metrics and the blocking gate checks, materialized for real on colon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from assets.checks import synthetic_cohort_meets_expectations, synthetic_cohort_passes_gates
+from assets.ingestion import cohort_split
+from assets.synthesis import synthesizer_model, synthetic_cohort
+from assets.validation import validation_metrics
+from pipeline.validation.gates import DEFAULT_CONFIG
+from pipeline.warehouse import Warehouse
+from tests.assets.conftest import FAST_SYNTHESIS, lineage_resources
+
+COLON_FLOW = dg.MultiPartitionKey({"cohort": "colon", "synthesizer": "flow"})
+LINEAGE = [
+    *cohort_split.to_source_assets(),
+    synthesizer_model,
+    synthetic_cohort,
+    synthetic_cohort_meets_expectations,
+    synthetic_cohort_passes_gates,
+    validation_metrics,
+]
+RUN_CONFIG = {"ops": {"synthesizer_model": {"config": FAST_SYNTHESIS}, "synthetic_cohort": {"config": FAST_SYNTHESIS}}}
+
+
+def _fast_config(tmp_path: Path, **cohort_gates: list[dict[str, object]]) -> Path:
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    config["settings"]["anonymeter_attacks"] = 50
+    config["cohort_gates"] = cohort_gates
+    path = tmp_path / "validation.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_validation_metrics_land_in_duckdb_with_gates_and_plots(colon_split: Path) -> None:
+    resources = lineage_resources(colon_split, _fast_config(colon_split))
+    result = dg.materialize(LINEAGE, partition_key=COLON_FLOW, resources=resources, run_config=RUN_CONFIG)
+    assert result.success
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+    store = Warehouse(colon_split / "warehouse.duckdb")
+    families = store.query("SELECT DISTINCT family FROM validation_metrics ORDER BY 1")["family"].to_list()
+    assert families == ["fairness", "fidelity", "privacy", "survival", "utility"]
+    gates = store.query("SELECT metric, passed FROM validation_metrics WHERE gate")
+    assert {"unique_record_copies", "dcr_share", "mia_auc", "representation_ratio", "c2st_auc"} <= set(gates["metric"])
+    metadata = result.asset_materializations_for_node("validation_metrics")[0].metadata
+    for plot in ("marginals", "pair_trend_gaps", "kaplan_meier", "representation"):
+        assert "data:image/png;base64" in metadata[plot].value
+    assert 0.0 <= metadata["column_shapes"].value <= 1.0
+
+
+def test_a_failed_gate_blocks_validation_in_the_same_run_and_names_metric_value_and_bound(colon_split: Path) -> None:
+    impossible = [{"family": "fidelity", "metric": "c2st_auc", "max": 0.01}]
+    resources = lineage_resources(colon_split, _fast_config(colon_split, colon=impossible))
+    result = dg.materialize(
+        LINEAGE, partition_key=COLON_FLOW, resources=resources, run_config=RUN_CONFIG, raise_on_error=False
+    )
+    assert not result.success
+    gate = next(c for c in result.get_asset_check_evaluations() if c.check_name == "synthetic_cohort_passes_gates")
+    assert not gate.passed
+    assert "fidelity.c2st_auc" in gate.description and "must be <= 0.01" in gate.description
+    assert not result.asset_materializations_for_node("validation_metrics")

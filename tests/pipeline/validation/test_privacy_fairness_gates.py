@@ -1,0 +1,79 @@
+"""Gates catch a synthesizer that copies its training rows and one that drops a subgroup."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+import pytest
+
+from pipeline.validation import fairness, privacy
+from pipeline.validation.columns import column_kinds
+from pipeline.validation.gates import (
+    ValidationConfigError,
+    describe_failures,
+    failed_gates,
+    load_validation_config,
+)
+from pipeline.validation.suite import gated_metrics, metric_table
+
+CONFIG = load_validation_config()
+SETTINGS = dataclasses.replace(CONFIG.settings, anonymeter_attacks=0)
+
+
+def _gated(train: pl.DataFrame, holdout: pl.DataFrame, synthetic: pl.DataFrame) -> pl.DataFrame:
+    metrics = gated_metrics(train, holdout, synthetic, protected=["sex"], settings=SETTINGS)
+    return metric_table(metrics, CONFIG, cohort="colon", synthesizer="test", run_id="r")
+
+
+def test_a_synthesizer_that_copies_its_training_rows_fails_the_privacy_gates(colon_split) -> None:
+    train, holdout = colon_split
+    copied = train.sample(train.height, seed=1)
+    failed = set(failed_gates(_gated(train, holdout, copied))["metric"])
+    assert {"unique_record_copies", "dcr_share", "mia_auc"} <= failed
+    assert any(
+        "privacy.mia_auc" in line and "must be <= 0.6" in line
+        for line in describe_failures(_gated(train, holdout, copied))
+    )
+
+
+def test_unseen_real_patients_pass_the_privacy_gates(colon_split) -> None:
+    train, holdout = colon_split
+    fresh, reference = holdout.head(holdout.height // 2), holdout.tail(holdout.height - holdout.height // 2)
+    table = _gated(train, reference, fresh)
+    privacy_rows = table.filter((pl.col("family") == "privacy") & pl.col("gate"))
+    assert privacy_rows["passed"].all(), privacy_rows
+
+
+def test_dropping_a_subgroup_fails_the_fairness_gate(colon_split) -> None:
+    train, holdout = colon_split
+    no_women = train.filter(pl.col("sex") == "Male")
+    failed = failed_gates(_gated(train, holdout, no_women))
+    assert ("fairness", "representation_ratio", "sex=Female") in set(
+        failed.select("family", "metric", "target").iter_rows()
+    )
+
+
+def test_exact_copies_count_only_patients_no_one_else_matches(colon_split) -> None:
+    train, holdout = colon_split
+    kinds = column_kinds(train)
+    metrics = {m.metric: m for m in privacy.exact_copies(train, holdout, train.head(10), kinds)}
+    assert metrics["unique_record_copies"].value == 10
+    assert metrics["exact_copy_share"].value == 1.0
+
+
+def test_representation_ratio_is_synthetic_share_over_real_share() -> None:
+    real = pl.DataFrame({"sex": ["Female"] * 40 + ["Male"] * 60})
+    synthetic = pl.DataFrame({"sex": ["Female"] * 20 + ["Male"] * 80})
+    ratios = {m.target: m.value for m in fairness.representation(real, synthetic, ["sex", "race"])}
+    assert ratios == {"sex=Female": pytest.approx(0.5), "sex=Male": pytest.approx(80 / 60), "sex": pytest.approx(0.5)}
+
+
+def test_a_bad_gate_config_names_the_file_and_the_gate(tmp_path) -> None:
+    path = tmp_path / "validation.yaml"
+    path.write_text("version: 1\ngates:\n  - {family: privacy, metric: mia_auc, max: 0.6, min: 0.4}\n")
+    with pytest.raises(ValidationConfigError, match=r"validation.yaml.*mia_auc.*exactly one of 'max' or 'min'"):
+        load_validation_config(path)
+    path.write_text("version: 1\nsettings: {c2st_rows: 5}\n")
+    with pytest.raises(ValidationConfigError, match="unknown settings \\['c2st_rows'\\]"):
+        load_validation_config(path)
