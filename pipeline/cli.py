@@ -84,6 +84,61 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _protected_for(frame: pl.DataFrame, explicit: Sequence[str] | None, registry_file: Path | None) -> list[str]:
+    """--protected, else the registry's list for the frame's cohort, else every schema attribute present."""
+    from pipeline.schema import PROTECTED_COLUMNS
+
+    if explicit:
+        return list(explicit)
+    cohorts = frame["cohort"].unique().to_list() if "cohort" in frame.columns else []
+    if len(cohorts) == 1 and (registry_file or registry_path().exists()):
+        registry = load_registry(registry_file)
+        if cohorts[0] in registry.names:
+            return list(registry.get(cohorts[0]).protected)
+    return [c for c in PROTECTED_COLUMNS if c in frame.columns]
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pipeline.cohorts.load import read_table
+    from pipeline.split import split_cohort
+    from pipeline.validation.gates import describe_failures, load_validation_config
+    from pipeline.validation.suite import headline_scores, metric_table, run_validation
+
+    config = load_validation_config(args.config)
+    real, synthetic = read_table(args.real), read_table(args.synthetic)
+    if args.holdout:
+        train, holdout = real, read_table(args.holdout)
+    else:
+        settings = config.settings
+        train, holdout = split_cohort(real, holdout_fraction=settings.holdout_fraction, seed=settings.split_seed)
+    cohort = args.cohort or (real["cohort"][0] if "cohort" in real.columns and real.height else Path(args.real).stem)
+    protected = _protected_for(real, args.protected, args.registry)
+    with tqdm(total=7, desc="validating", unit="step", disable=None) as bar:
+
+        def advance(step: str) -> None:
+            bar.set_postfix_str(step.split(":")[0])
+            bar.update(1)
+
+        metrics = run_validation(
+            train, holdout, synthetic, protected=protected, settings=config.settings, progress=advance
+        )
+    table = metric_table(metrics, config, cohort=cohort, synthesizer=args.synthesizer, run_id="cli")
+    write_parquet_atomic(table, args.out)
+    scores = headline_scores(table)
+    print(f"{cohort}: {table.height} metrics -> {args.out} (gates: {config.path}, version {config.version})")
+    print("  " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if v is not None and k != "gates_passed"))
+    failures = describe_failures(table)
+    if failures:
+        print(f"{len(failures)} gate(s) failed:", file=sys.stderr)
+        for line in failures:
+            print(f"  - {line}", file=sys.stderr)
+        return 1
+    print(f"all {table.filter(pl.col('gate')).height} gated values within bounds")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="oncobench", description=__doc__)
@@ -119,6 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
     synthesize.add_argument("--save-model", type=Path, default=None, help="keep the fitted model here")
     synthesize.add_argument("--out", type=Path, required=True, help="output Parquet file")
     synthesize.set_defaults(handler=_cmd_synthesize)
+
+    validate = commands.add_parser(
+        "validate", help="every validation metric of a synthetic cohort; exit 1 if a gate fails"
+    )
+    validate.add_argument("real", type=Path, help="real cohort (training rows when --holdout is given)")
+    validate.add_argument("synthetic", type=Path, help="synthetic cohort in the same schema")
+    validate.add_argument(
+        "--holdout", type=Path, default=None, help="real rows the synthesizer never saw (default: split REAL)"
+    )
+    validate.add_argument("--out", type=Path, required=True, help="output Parquet file of the long metric table")
+    validate.add_argument("--protected", nargs="+", default=None, help="protected attributes (default: registry)")
+    validate.add_argument("--config", type=Path, default=None, help="gates and settings (config/validation.yaml)")
+    validate.add_argument("--cohort", default=None, help="cohort name for the table (default: the data's)")
+    validate.add_argument("--synthesizer", default="unknown", help="synthesizer name for the table")
+    validate.set_defaults(handler=_cmd_validate)
     return parser
 
 

@@ -78,3 +78,48 @@ def test_synthesize_bad_condition_lists_allowed_columns(tmp_path: Path, capsys: 
     assert main(argv) == 2
     assert "cannot condition on 'race'; allowed columns" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _fast_validation_config(tmp_path: Path) -> Path:
+    import yaml
+
+    from pipeline.validation.gates import DEFAULT_CONFIG
+
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    config["settings"]["anonymeter_attacks"] = 0
+    path = tmp_path / "validation.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_validate_exits_1_on_failed_gates_and_still_writes_every_metric(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = tmp_path / "colon.parquet"
+    assert main(["ingest", "colon", "--out", str(real)]) == 0
+    copies = tmp_path / "copies.parquet"
+    pl.read_parquet(real).write_parquet(copies)  # a "synthesizer" that returns the real patients
+    out = tmp_path / "metrics.parquet"
+    config = _fast_validation_config(tmp_path)
+    code = main(["validate", str(real), str(copies), "--out", str(out), "--config", str(config)])
+    assert code == 1
+    assert "privacy.unique_record_copies" in capsys.readouterr().err
+    metrics = pl.read_parquet(out)
+    assert set(metrics["family"]) == {"fidelity", "utility", "survival", "privacy", "fairness"}
+    assert metrics.filter(pl.col("gate") & ~pl.col("passed")).height > 0
+
+
+def test_validate_exits_0_when_every_gate_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.split import split_cohort
+
+    real = tmp_path / "colon.parquet"
+    assert main(["ingest", "colon", "--out", str(real)]) == 0
+    train, holdout = split_cohort(pl.read_parquet(real), holdout_fraction=0.5, seed=1)
+    paths = {name: tmp_path / f"{name}.parquet" for name in ("train", "fresh", "holdout")}
+    train.write_parquet(paths["train"])
+    holdout.head(holdout.height // 2).write_parquet(paths["fresh"])  # unseen real patients stand in
+    holdout.tail(holdout.height - holdout.height // 2).write_parquet(paths["holdout"])
+    args = ["validate", str(paths["train"]), str(paths["fresh"]), "--holdout", str(paths["holdout"])]
+    code = main([*args, "--out", str(tmp_path / "m.parquet"), "--config", str(_fast_validation_config(tmp_path))])
+    assert code == 0, capsys.readouterr().err
+    assert "gated values within bounds" in capsys.readouterr().out
