@@ -94,12 +94,25 @@ def _contingency_similarity(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]
     return float(1.0 - 0.5 * np.abs(real - synthetic).sum())
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    keep = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[keep], y[keep]
-    if x.size < 2 or x.std() == 0 or y.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
+def pairwise_pearson(values: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every column pair over the rows where both are present (NaN = missing).
+
+    Four matrix products instead of one masked pass per pair; columns are centred first so the
+    sums do not cancel. Constant pairs (and pairs with under two shared rows) give NaN.
+    """
+    present = ~np.isnan(values)
+    centred = np.where(present, values - np.nanmean(values, axis=0), 0.0)
+    weights = present.astype(np.float64)
+    n = weights.T @ weights
+    sums = centred.T @ weights  # [a, b]: sum of a over rows where b is present too
+    squares = (centred**2).T @ weights
+    products = centred.T @ centred
+    with np.errstate(divide="ignore", invalid="ignore"):
+        covariance = n * products - sums * sums.T
+        variance = (n * squares) - sums**2
+        correlation = covariance / np.sqrt(variance * variance.T)
+    correlation[(n < 2) | ~np.isfinite(correlation)] = np.nan
+    return np.clip(correlation, -1.0, 1.0)
 
 
 def pair_trends(real: pl.DataFrame, synthetic: pl.DataFrame, kinds: ColumnKinds) -> list[Metric]:
@@ -109,13 +122,15 @@ def pair_trends(real: pl.DataFrame, synthetic: pl.DataFrame, kinds: ColumnKinds)
     """
     columns = [c for c in kinds.all if real[c].drop_nulls().n_unique() > 1]
     codes = {c: _codes(real, synthetic, c, kinds) for c in columns}
-    floats = {c: (as_float(real[c]), as_float(synthetic[c])) for c in columns if c in kinds.numerical}
+    numerical = [c for c in columns if c in kinds.numerical]
+    position = {c: i for i, c in enumerate(numerical)}
+    real_r = pairwise_pearson(np.column_stack([as_float(real[c]) for c in numerical])) if numerical else None
+    synthetic_r = pairwise_pearson(np.column_stack([as_float(synthetic[c]) for c in numerical])) if numerical else None
     metrics = []
     for a, b in itertools.combinations(columns, 2):
-        if a in floats and b in floats:
-            r = _pearson(floats[a][0], floats[b][0])
-            s = _pearson(floats[a][1], floats[b][1])
-            score = 1.0 - abs(r - s) / 2.0
+        if a in position and b in position:
+            i, j = position[a], position[b]
+            score = 1.0 - abs(real_r[i, j] - synthetic_r[i, j]) / 2.0
             metrics.append(Metric(FAMILY, "correlation_similarity", score, f"{a}|{b}"))
         else:
             metrics.append(

@@ -27,7 +27,7 @@ class ValidationSettings:
     split_seed: int = 0
     seed: int = 0
     c2st_max_rows: int = 20_000
-    privacy_max_rows: int = 20_000
+    privacy_max_rows: int = 10_000
     utility_max_rows: int = 20_000
     horizon_months: float = 12.0
     min_subgroup_rows: int = 30

@@ -66,7 +66,7 @@ def distance_metrics(
     kinds: ColumnKinds,
     *,
     seed: int = 0,
-    max_rows: int = 20_000,
+    max_rows: int = 10_000,
 ) -> list[Metric]:
     """Distance to closest record (DCR), DCR share, nearest-neighbour distance ratio, MIA AUC."""
     holdout = _sample(holdout, max_rows, seed)

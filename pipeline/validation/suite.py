@@ -106,9 +106,7 @@ def metric_table(
     metrics: list[Metric], config: ValidationConfig, *, cohort: str, synthesizer: str, run_id: str
 ) -> pl.DataFrame:
     """Metrics as the long table with the cohort's gates applied."""
-    frame = metrics_frame(
-        metrics, cohort=cohort, synthesizer=synthesizer, run_id=run_id, config_version=config.version
-    )
+    frame = metrics_frame(metrics, cohort=cohort, synthesizer=synthesizer, run_id=run_id, config_version=config.version)
     return apply_gates(frame, config.gates_for(cohort))
 
 

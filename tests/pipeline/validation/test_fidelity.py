@@ -22,7 +22,11 @@ def _perturbed(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
         pl.when(pl.Series(rng.random(rows.height) < 0.1))
         .then(None)
         .otherwise(pl.col("tumor_grade"))
-        .alias("tumor_grade")
+        .alias("tumor_grade"),
+        pl.when(pl.Series(rng.random(rows.height) < 0.05))
+        .then(None)
+        .otherwise(pl.col("age_at_diagnosis"))
+        .alias("age_at_diagnosis"),
     )
     return rows
 
