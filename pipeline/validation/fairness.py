@@ -12,9 +12,10 @@ import numpy as np
 import polars as pl
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
-from pipeline.validation.columns import ColumnKinds, as_labels
+from pipeline.validation.columns import ColumnKinds
 from pipeline.validation.fidelity import column_shapes
 from pipeline.validation.metrics import Metric
+from pipeline.validation.subgroups import subgroup_labels
 from pipeline.validation.utility import HoldoutPredictions
 
 FAMILY = "fairness"
@@ -22,7 +23,7 @@ FAMILY = "fairness"
 
 def protected_present(real: pl.DataFrame, protected: list[str]) -> list[str]:
     """Protected attributes this cohort actually records with at least two values."""
-    return [c for c in protected if c in real.columns and as_labels(real[c]).drop_nulls().n_unique() > 1]
+    return [c for c in protected if c in real.columns and real[c].drop_nulls().n_unique() > 1]
 
 
 def representation(
@@ -31,8 +32,8 @@ def representation(
     """Synthetic share / real share per subgroup with at least ``min_rows`` real patients, and the worst."""
     metrics = []
     for column in protected_present(real, protected):
-        real_counts = as_labels(real[column]).drop_nulls().value_counts(name="n")
-        synthetic_counts = as_labels(synthetic[column]).drop_nulls().value_counts(name="m")
+        real_counts = subgroup_labels(real, column).drop_nulls().value_counts(name="n")
+        synthetic_counts = subgroup_labels(synthetic, column, real).drop_nulls().value_counts(name="m")
         shares = real_counts.join(synthetic_counts, on=column, how="left").fill_null(0).filter(pl.col("n") >= min_rows)
         shares = shares.with_columns(
             real_share=pl.col("n") / real_counts["n"].sum(),
@@ -55,9 +56,10 @@ def subgroup_fidelity(
     metrics = []
     for column in protected_present(holdout, protected):
         scores = []
-        for level, n in as_labels(holdout[column]).drop_nulls().value_counts().sort(column).iter_rows():
-            real_rows = holdout.filter(as_labels(holdout[column]) == level)
-            synthetic_rows = synthetic.filter(as_labels(synthetic[column]) == level)
+        real_groups, synthetic_groups = subgroup_labels(holdout, column), subgroup_labels(synthetic, column, holdout)
+        for level, n in real_groups.drop_nulls().value_counts().sort(column).iter_rows():
+            real_rows = holdout.filter(real_groups == level)
+            synthetic_rows = synthetic.filter(synthetic_groups == level)
             if n < min_rows or synthetic_rows.height < min_rows:
                 continue
             score = column_shapes(real_rows, synthetic_rows, kinds)[-1].value
@@ -79,7 +81,7 @@ def model_fairness(holdout: pl.DataFrame, predictions: HoldoutPredictions, prote
 
     real_pred, synthetic_pred = decisions(predictions.trained_on_real), decisions(predictions.trained_on_synthetic)
     for column in protected_present(rows, protected):
-        groups = as_labels(rows[column]).fill_null("<null>").to_numpy()
+        groups = subgroup_labels(rows, column, holdout).fill_null("<null>").to_numpy()
         for name, measure in (
             ("demographic_parity_difference", demographic_parity_difference),
             ("equalized_odds_difference", equalized_odds_difference),

@@ -44,6 +44,7 @@ class Gate:
     bound: str
     threshold: float
     why: str = ""
+    off: bool = False  # a cohort's way to switch a default gate off (with a reason in `why`)
 
     def describe(self) -> str:
         return f"{self.family}.{self.metric} {'<=' if self.bound == 'max' else '>='} {self.threshold:g}"
@@ -63,17 +64,19 @@ class ValidationConfig:
         """Default gates, with the cohort's own bounds replacing those of the same metric."""
         own = {(g.family, g.metric): g for g in self.cohort_gates.get(cohort, ())}
         chosen = [own.pop((g.family, g.metric), g) for g in self.gates]
-        return chosen + list(own.values())
+        return [g for g in chosen + list(own.values()) if not g.off]
 
 
 def _gate(raw: Any, where: str) -> Gate:
     if not isinstance(raw, dict) or "metric" not in raw or "family" not in raw:
         raise ValidationConfigError(f"{where}: a gate needs 'family' and 'metric', got {raw!r}")
-    unknown = set(raw) - {"family", "metric", "max", "min", "why"}
+    unknown = set(raw) - {"family", "metric", "max", "min", "why", "disabled"}
+    if raw.get("disabled") is True and not unknown:
+        return Gate(str(raw["family"]), str(raw["metric"]), "off", float("nan"), str(raw.get("why", "")), off=True)
     bounds = [k for k in ("max", "min") if k in raw]
     if unknown or len(bounds) != 1:
         raise ValidationConfigError(
-            f"{where}: gate {raw.get('family')}.{raw.get('metric')} needs exactly one of 'max' or 'min'"
+            f"{where}: gate {raw.get('family')}.{raw.get('metric')} needs exactly one of 'max' or 'min' (or disabled: true)"
             + (f" and has unknown keys {sorted(unknown)}" if unknown else "")
         )
     try:

@@ -18,6 +18,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from pipeline.schema import GENOMIC_VARIANT_PREFIX
 from pipeline.validation.columns import SURVIVAL_EVENT, SURVIVAL_TIME, ColumnKinds, as_labels
 from pipeline.validation.metrics import OVERALL, Metric
+from pipeline.validation.subgroups import subgroup_labels
 
 FAMILY = "survival"
 GRID_POINTS = 200
@@ -62,9 +63,9 @@ def km_groups(real: pl.DataFrame, kinds: ColumnKinds, protected: list[str], min_
     """(column, level) pairs to draw a curve for: arms, stages and protected subgroups with enough rows."""
     groups = []
     for column in (*KM_GROUP_COLUMNS, *protected):
-        if column not in kinds.categorical:
+        if column not in kinds.all or (column in KM_GROUP_COLUMNS and column not in kinds.categorical):
             continue
-        counts = as_labels(real[column]).drop_nulls().value_counts()
+        counts = subgroup_labels(real, column).drop_nulls().value_counts()
         if counts.height < 2:
             continue
         groups += [(column, level) for level, n in counts.iter_rows() if n >= min_rows]
@@ -77,9 +78,9 @@ def km_metrics(
     """Largest and mean Kaplan-Meier gaps, overall and per group."""
     pairs = [(OVERALL, holdout, synthetic)]
     for column, level in km_groups(holdout, kinds, protected, min_rows):
-        subset = synthetic.filter(as_labels(synthetic[column]) == level)
+        subset = synthetic.filter(subgroup_labels(synthetic, column, holdout) == level)
         if subset.height >= min_rows:
-            pairs.append((f"{column}={level}", holdout.filter(as_labels(holdout[column]) == level), subset))
+            pairs.append((f"{column}={level}", holdout.filter(subgroup_labels(holdout, column) == level), subset))
     metrics = []
     for target, real_rows, synthetic_rows in pairs:
         largest, mean = km_distance(real_rows, synthetic_rows)

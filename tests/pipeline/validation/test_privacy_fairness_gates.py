@@ -77,3 +77,22 @@ def test_a_bad_gate_config_names_the_file_and_the_gate(tmp_path) -> None:
     path.write_text("version: 1\nsettings: {c2st_rows: 5}\n")
     with pytest.raises(ValidationConfigError, match="unknown settings \\['c2st_rows'\\]"):
         load_validation_config(path)
+
+
+def test_a_cohort_can_replace_or_disable_a_default_gate() -> None:
+    prostate = {(g.family, g.metric) for g in CONFIG.gates_for("prostate_seer")}
+    default = {(g.family, g.metric) for g in CONFIG.gates_for("colon")}
+    assert ("privacy", "unique_record_copies") in default - prostate
+    assert ("privacy", "unique_record_copy_excess") in prostate - default
+
+
+def test_numeric_protected_attributes_are_banded_alike_in_real_and_synthetic() -> None:
+    from pipeline.validation.subgroups import subgroup_labels
+
+    real = pl.DataFrame({"age_at_diagnosis": [35.0, 45.0, 55.0, 65.0, 75.0, 85.0, 39.9, 40.0, 50.0, 61.0, None]})
+    synthetic = pl.DataFrame({"age_at_diagnosis": [20.0, 90.0]})
+    assert subgroup_labels(real, "age_at_diagnosis").to_list()[:8] == [
+        "<40", "40-50", "50-60", "60-70", "70-80", ">=80", "<40", "40-50",
+    ]  # fmt: skip
+    assert subgroup_labels(real, "age_at_diagnosis").to_list()[-1] is None
+    assert subgroup_labels(synthetic, "age_at_diagnosis", real).to_list() == ["<40", ">=80"]
