@@ -14,7 +14,9 @@ QUANTILE_BANDS = 5
 
 
 def _is_banded(series: pl.Series) -> bool:
-    return series.dtype.is_numeric() and series.dtype != pl.Int8 and series.drop_nulls().n_unique() > 10
+    if series.dtype.is_float():
+        return True
+    return series.dtype.is_integer() and series.dtype != pl.Int8 and series.drop_nulls().n_unique() > 10
 
 
 def band_edges(column: str, reference: pl.Series) -> tuple[float, ...]:
@@ -34,7 +36,7 @@ def _band_labels(edges: tuple[float, ...]) -> list[str]:
 def subgroup_labels(frame: pl.DataFrame, column: str, reference: pl.DataFrame | None = None) -> pl.Series:
     """The subgroup of every row as a string (null where the attribute is unknown).
 
-    Numbers with more than 10 values are banded with edges from ``reference`` (default:
+    Floats, and integers with more than 10 values, are banded with edges from ``reference`` (default:
     ``frame``), so real and synthetic rows fall into the same bands.
     """
     series = frame[column]
