@@ -7,9 +7,11 @@ from assets.ingestion import harmonized_cohort
 from assets.metadata import table
 from assets.partitions import cohort_partitions, model_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource
+from assets.stress import stress_suite
 from assets.synthesis import synthetic_cohort
 from pipeline.cohorts.identifiers import find_identifier_columns
 from pipeline.expectations import load_suite, validate_frame
+from pipeline.stress.consistency import twin_problems
 from pipeline.validation.gates import describe_failures
 from pipeline.validation.suite import gated_metrics, metric_table
 
@@ -101,5 +103,26 @@ def synthetic_cohort_passes_gates(
             "config_version": config.version,
             "failed_gates": dg.MetadataValue.json(failures),
             "gates": table(gated.select("family", "metric", "target", "value", "threshold", "bound", "passed")),
+        },
+    )
+
+
+@dg.asset_check(asset=stress_suite, blocking=True, partitions_def=cohort_partitions)
+def stress_suite_meets_expectations(
+    context: dg.AssetCheckExecutionContext, registry: CohortRegistryResource, stress_suite: pl.DataFrame
+) -> dg.AssetCheckResult:
+    """The GX suite `stress_suite` passes, every pair is complete, and twins differ only where allowed."""
+    entry = registry.load().get(context.partition_key)
+    outcome = validate_frame(stress_suite, load_suite("stress_suite"))
+    problems = twin_problems(stress_suite, {a: entry.descendants(a) for a in entry.protected})
+    description = outcome.describe() + "".join(f"\n- {p}" for p in problems)
+    return dg.AssetCheckResult(
+        passed=outcome.success and not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={
+            "expectations_evaluated": outcome.evaluated,
+            "expectations_failed": len(outcome.failures),
+            "twin_problems": dg.MetadataValue.json(problems),
         },
     )

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import checks, ingestion, synthesis, validation
+from assets import checks, ingestion, stress, synthesis, validation
 from assets.partitions import cohort_partitions, model_partitions
 from assets.resources import (
     CohortRegistryResource,
+    ModelStoreResource,
     PolarsParquetIOManager,
     SynthesizerIOManager,
     ValidationConfigResource,
@@ -36,20 +37,28 @@ validation_job = dg.define_asset_job(
     description="Every validation metric of one synthetic cohort into DuckDB, gates recorded even when they fail.",
 )
 
+stress_job = dg.define_asset_job(
+    "oncobench_stress",
+    selection=dg.AssetSelection.groups(stress.STRESS),
+    partitions_def=cohort_partitions,
+    description="Counterfactual twins, rare edge cases and upsampling for one cohort, from its fitted flow.",
+)
+
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``)."""
     data = Path(data_dir or default_data_dir())
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingestion, synthesis, validation]),
+        assets=dg.load_assets_from_modules([ingestion, synthesis, validation, stress]),
         asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[main_job, synthesis_job, validation_job],
+        jobs=[main_job, synthesis_job, validation_job, stress_job],
         resources={
             "registry": CohortRegistryResource(),
             "validation_config": ValidationConfigResource(),
             "warehouse": WarehouseResource(path=str(data / "warehouse.duckdb")),
             "io_manager": PolarsParquetIOManager(base_dir=str(data / "assets")),
             "model_io_manager": SynthesizerIOManager(base_dir=str(data / "models")),
+            "models": ModelStoreResource(base_dir=str(data / "models")),
         },
     )
 

@@ -11,7 +11,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from assets.definitions import defs, main_job, synthesis_job, validation_job
+from assets.definitions import defs, main_job, stress_job, synthesis_job, validation_job
 from assets.partitions import cohort_partitions
 from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
 from pipeline.validation.queries import SCOREBOARD_SQL
@@ -33,9 +33,9 @@ DEMO_SYNTHESIZERS = (DEFAULT_SYNTHESIZER, "copula")  # CTGAN at its 300-epoch de
 
 
 def run_all(instance: dg.DagsterInstance, synthesizers: tuple[str, ...] = DEMO_SYNTHESIZERS) -> int:
-    """Ingest every cohort, then synthesize and validate it per synthesizer; return the number of failed steps.
+    """Ingest every cohort, synthesize and validate it per synthesizer, build its stress suite.
 
-    A failed gate is an outcome, not a failed step: the blocking check stops that synthetic
+    Returns the number of failed steps. A failed gate is an outcome, not a failed step: the blocking check stops that synthetic
     cohort from going further in its run, and validation still records every metric.
     """
     failed = 0
@@ -50,6 +50,7 @@ def run_all(instance: dg.DagsterInstance, synthesizers: tuple[str, ...] = DEMO_S
                 failed += 1
                 continue
             failed += not _run(validation_job.name, key, f"{cohort}: validation ({synthesizer})", instance).success
+        failed += not _run(stress_job.name, cohort, f"{cohort}: stress suite ({DEFAULT_SYNTHESIZER})", instance).success
     return failed
 
 

@@ -74,6 +74,25 @@ class PolarsParquetIOManager(dg.ConfigurableIOManager):
         return pl.read_parquet(path)
 
 
+def model_path(base_dir: str, cohort: str, synthesizer: str) -> Path:
+    """Where the fitted ``synthesizer`` of ``cohort`` is kept."""
+    return Path(base_dir) / "synthesizer_model" / f"{cohort}__{synthesizer}.pkl"
+
+
+class ModelStoreResource(dg.ConfigurableResource):
+    """Read access to fitted synthesizers, for assets partitioned by cohort only (stress_suite)."""
+
+    base_dir: str = str(Path(default_data_dir()) / "models")
+
+    def load(self, cohort: str, synthesizer: str):
+        from pipeline.synthesis.base import Synthesizer
+
+        path = model_path(self.base_dir, cohort, synthesizer)
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: materialize synthesizer_model {cohort}|{synthesizer}")
+        return Synthesizer.load(path)
+
+
 class SynthesizerIOManager(dg.ConfigurableIOManager):
     """Stores fitted synthesizers as ``<base_dir>/<asset>/<cohort>__<synthesizer>.pkl``."""
 

@@ -139,6 +139,54 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_stress(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from pipeline.cohorts.load import read_table
+    from pipeline.stress.edge_cases import cell_dimensions, draw_cells, draw_extremes, rare_cells, upsample_to_parity
+    from pipeline.stress.rules import enforce_rules, load_rules
+    from pipeline.stress.twins import make_twins
+    from pipeline.synthesis.base import Synthesizer
+
+    data = read_table(args.data)
+    rules = load_rules(args.rules)
+    cohort = data["cohort"][0] if "cohort" in data.columns and data.height else None
+    registry = load_registry(args.registry) if (args.registry or registry_path().exists()) else None
+    entry = registry.get(cohort) if registry and cohort in registry.names else None
+    attributes = args.attribute or list(entry.protected if entry else _protected_for(data, None, args.registry))
+    if args.kind == "twins":
+        descendants = {a: entry.descendants(a) for a in attributes} if entry else {}
+        frame = make_twins(data, attributes, mode=args.mode, descendants=descendants, seed=args.seed)
+        frame, report = enforce_rules(frame, rules)
+    else:
+        if args.model is None:
+            raise OncoBenchError(
+                f"--kind {args.kind} draws from a fitted model: pass --model (from `synthesize --save-model`)"
+            )
+        model = Synthesizer.load(args.model)
+        with tqdm(total=2, desc=f"drawing {args.kind}", unit="step", disable=None) as bar:
+            if args.kind == "edge":
+                cells = rare_cells(data, cell_dimensions(data, model, attributes), args.k)
+                parts = [draw_cells(model, cells, args.rows_per_cell, args.seed)]
+                bar.update(1)
+                parts.append(draw_extremes(model, data, args.rows_per_cell, args.seed + 1))
+            else:
+                parts = [upsample_to_parity(model, data, attributes, args.seed)]
+                bar.update(1)
+            bar.update(1)
+        frame = pl.concat([p for p in parts if p.height], how="vertical") if any(p.height for p in parts) else None
+        if frame is None:
+            raise OncoBenchError(f"{args.data}: nothing to draw for --kind {args.kind} (no rare cell or subgroup gap)")
+        frame, report = enforce_rules(frame, rules)
+    write_parquet_atomic(frame, args.out)
+    broken = {rule: n for rule, n in report.violations.items() if n}
+    print(f"{args.kind}: {frame.height} rows -> {args.out}; rule violations dropped: {broken or 'none'}")
+    target = pl.coalesce(pl.col("changed_attribute"), pl.col("stress_cell")).alias("target")
+    for kind, label, n in frame.group_by("stress_type", target).len().sort("stress_type", "target").iter_rows():
+        print(f"  {kind:<9} {label}: {n}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="oncobench", description=__doc__)
@@ -189,6 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--cohort", default=None, help="cohort name for the table (default: the data's)")
     validate.add_argument("--synthesizer", default="unknown", help="synthesizer name for the table")
     validate.set_defaults(handler=_cmd_validate)
+
+    stress = commands.add_parser("stress", help="counterfactual twins, rare edge cases or subgroup upsampling")
+    stress.add_argument(
+        "data", type=Path, help="twins: synthetic patients to twin; edge/upsample: the real cohort (its cells, shares)"
+    )
+    stress.add_argument("--kind", choices=["twins", "edge", "upsample"], required=True)
+    stress.add_argument("--model", type=Path, default=None, help="fitted synthesizer (edge, upsample)")
+    stress.add_argument("--attribute", nargs="+", default=None, help="protected attributes (default: registry)")
+    stress.add_argument("--mode", choices=["pure", "consistent"], default="pure", help="twins only")
+    stress.add_argument("--k", type=int, default=10, help="edge: a cell with fewer real patients is rare")
+    stress.add_argument("--rows-per-cell", type=int, default=20)
+    stress.add_argument("--seed", type=int, default=0)
+    stress.add_argument("--rules", type=Path, default=None, help="plausibility rules (config/plausibility_rules.yaml)")
+    stress.add_argument("--out", type=Path, required=True, help="output Parquet file")
+    stress.set_defaults(handler=_cmd_stress)
     return parser
 
 

@@ -84,7 +84,43 @@ def synthetic_cohort_suite() -> dict[str, Any]:
     return {"name": "synthetic_cohort", "expectations": expectations, "meta": {"generated_from": "pipeline/schema.py"}}
 
 
-SUITE_BUILDERS = {"harmonized_cohort": harmonized_cohort_suite, "synthetic_cohort": synthetic_cohort_suite}
+def stress_suite_suite() -> dict[str, Any]:
+    """Schema values as in the harmonized suite, plus the stress tags: types, roles, complete pair ids."""
+    from pipeline.stress.tags import STRESS_TYPES, TAG_COLUMNS, TWIN_MODES
+
+    expectations = harmonized_cohort_suite()["expectations"]
+    expectations += [_expectation("expect_column_to_exist", column=c) for c in TAG_COLUMNS]
+    expectations += [
+        _expectation("expect_column_values_to_not_be_null", column="stress_type"),
+        _expectation("expect_column_values_to_be_in_set", column="stress_type", value_set=list(STRESS_TYPES)),
+        _expectation("expect_column_values_to_be_in_set", column="twin_role", value_set=["base", "twin"]),
+        _expectation("expect_column_values_to_be_in_set", column="twin_mode", value_set=list(TWIN_MODES)),
+    ]
+    for column in ("pair_id", "twin_role", "changed_attribute", "twin_mode", "base_patient_id"):
+        expectations.append(
+            _expectation(
+                "expect_column_values_to_not_be_null",
+                column=column,
+                row_condition='stress_type=="twin"',
+                condition_parser="pandas",
+            )
+        )
+    expectations.append(
+        _expectation(
+            "expect_column_values_to_not_be_null",
+            column="stress_cell",
+            row_condition='stress_type!="twin"',
+            condition_parser="pandas",
+        )
+    )
+    return {"name": "stress_suite", "expectations": expectations, "meta": {"generated_from": "pipeline/schema.py"}}
+
+
+SUITE_BUILDERS = {
+    "harmonized_cohort": harmonized_cohort_suite,
+    "synthetic_cohort": synthetic_cohort_suite,
+    "stress_suite": stress_suite_suite,
+}
 SAMPLES_DIR = EXPECTATIONS_DIR / "samples"
 
 

@@ -5,6 +5,7 @@ Adding a cohort is adding an entry; the Dagster partitions follow this file.
 
 from __future__ import annotations
 
+import graphlib
 import os
 import re
 from collections.abc import Mapping
@@ -16,12 +17,14 @@ import yaml
 
 from pipeline.cohorts.spec import CohortSpec
 from pipeline.errors import RegistryError
-from pipeline.schema import PROTECTED_COLUMNS
+from pipeline.schema import CORE_COLUMNS, PROTECTED_COLUMNS
+
+SCHEMA_NAMES = frozenset(c.name for c in CORE_COLUMNS)
 
 SOURCE_KINDS = ("survset", "cbioportal", "table")
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "config" / "cohorts.yaml"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_ENTRY_KEYS = {"description", "source", "spec", "protected", "options"}
+_ENTRY_KEYS = {"description", "source", "spec", "protected", "causal_graph", "options"}
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,19 @@ class CohortEntry:
     description: str = ""
     spec: CohortSpec = field(default_factory=CohortSpec)
     protected: tuple[str, ...] = ()
+    causal_graph: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> direct children
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    def descendants(self, column: str) -> list[str]:
+        """Every column the causal graph says depends on ``column``, directly or not."""
+        found: list[str] = []
+        stack = list(self.causal_graph.get(column, ()))
+        while stack:
+            child = stack.pop(0)
+            if child not in found:
+                found.append(child)
+                stack.extend(self.causal_graph.get(child, ()))
+        return found
 
 
 @dataclass(frozen=True)
@@ -97,12 +112,29 @@ def _parse_entry(name: str, body: Mapping[str, Any], path: Path) -> CohortEntry:
         raise RegistryError(
             f"{where}: protected attributes {bad} must be harmonized column names, e.g. {list(PROTECTED_COLUMNS)}"
         )
+    spec = CohortSpec.from_dict(body.get("spec") or {}, origin=where)
     return CohortEntry(
         name=name,
         kind=kind,
         location=str(location),
         description=str(body.get("description", "")).strip(),
-        spec=CohortSpec.from_dict(body.get("spec") or {}, origin=where),
+        spec=spec,
         protected=protected,
+        causal_graph=_causal_graph(body.get("causal_graph") or {}, known={*SCHEMA_NAMES, *spec.columns}, where=where),
         options=dict(body.get("options") or {}),
     )
+
+
+def _causal_graph(raw: Any, *, known: set[str], where: str) -> dict[str, tuple[str, ...]]:
+    """``parent: [children]`` edges; every node a known column, no cycles."""
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{where}: causal_graph maps a column to the list of columns that depend on it")
+    graph = {str(parent): tuple(str(c) for c in (children or ())) for parent, children in raw.items()}
+    unknown = sorted({n for parent, children in graph.items() for n in (parent, *children)} - known)
+    if unknown:
+        raise RegistryError(f"{where}: causal_graph names unknown columns {unknown}")
+    try:
+        tuple(graphlib.TopologicalSorter({c: {p for p, cs in graph.items() if c in cs} for c in known}).static_order())
+    except graphlib.CycleError as error:
+        raise RegistryError(f"{where}: causal_graph has a cycle: {' -> '.join(error.args[1])}") from None
+    return graph

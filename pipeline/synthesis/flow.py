@@ -220,7 +220,7 @@ class FlowSynthesizer(Synthesizer):
                 matching = pl.DataFrame(columns)
             pool = matching
         picked = pool[rng.integers(0, pool.height, size=n)]
-        overrides = [pl.lit(v).cast(pool.schema[k]).alias(k) for k, v in conditions.items()]
+        overrides = [_condition_literal(v, pool.schema[k]).alias(k) for k, v in conditions.items()]
         return picked.with_columns(overrides) if overrides else picked
 
     def _sample(self, n: int, *, conditions: dict[str, Any], seed: int) -> pl.DataFrame:
@@ -234,6 +234,11 @@ class FlowSynthesizer(Synthesizer):
             for start in range(0, n, SAMPLE_BATCH):
                 chunks.append(self._flow(context[start : start + SAMPLE_BATCH]).sample().numpy())
         return self._decode(np.concatenate(chunks), context_rows)
+
+
+def _condition_literal(value: str, dtype: pl.DataType) -> pl.Expr:
+    """A condition (always text) as a literal of the column's dtype; booleans are "true"/"false"."""
+    return pl.lit(value == "true") if dtype == pl.Boolean else pl.lit(value).cast(dtype)
 
 
 def _decimals(numbers: pl.Series, most: int = 6) -> int | None:

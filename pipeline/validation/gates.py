@@ -76,8 +76,8 @@ def _gate(raw: Any, where: str) -> Gate:
     bounds = [k for k in ("max", "min") if k in raw]
     if unknown or len(bounds) != 1:
         raise ValidationConfigError(
-            f"{where}: gate {raw.get('family')}.{raw.get('metric')} needs exactly one of 'max' or 'min' (or disabled: true)"
-            + (f" and has unknown keys {sorted(unknown)}" if unknown else "")
+            f"{where}: gate {raw.get('family')}.{raw.get('metric')} needs exactly one of 'max' or 'min'"
+            " (or disabled: true)" + (f" and has unknown keys {sorted(unknown)}" if unknown else "")
         )
     try:
         threshold = float(raw[bounds[0]])

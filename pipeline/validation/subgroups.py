@@ -13,7 +13,7 @@ AGE_BAND_EDGES = (40.0, 50.0, 60.0, 70.0, 80.0)
 QUANTILE_BANDS = 5
 
 
-def _is_banded(series: pl.Series) -> bool:
+def is_banded(series: pl.Series) -> bool:
     if series.dtype.is_float():
         return True
     return series.dtype.is_integer() and series.dtype != pl.Int8 and series.drop_nulls().n_unique() > 10
@@ -40,7 +40,7 @@ def subgroup_labels(frame: pl.DataFrame, column: str, reference: pl.DataFrame | 
     ``frame``), so real and synthetic rows fall into the same bands.
     """
     series = frame[column]
-    if not _is_banded((reference if reference is not None else frame)[column]):
+    if not is_banded((reference if reference is not None else frame)[column]):
         return as_labels(series)
     edges = band_edges(column, (reference if reference is not None else frame)[column])
     codes = np.digitize(series.cast(pl.Float64).fill_null(np.nan).to_numpy(), edges)

@@ -10,6 +10,7 @@ import pytest
 from assets.ingestion import cohort_split, harmonized_cohort, raw_cohort
 from assets.resources import (
     CohortRegistryResource,
+    ModelStoreResource,
     PolarsParquetIOManager,
     SynthesizerIOManager,
     ValidationConfigResource,
@@ -28,6 +29,7 @@ def lineage_resources(tmp_path: Path, validation_config: Path = DEFAULT_CONFIG) 
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
         "io_manager": PolarsParquetIOManager(base_dir=str(tmp_path / "assets")),
         "model_io_manager": SynthesizerIOManager(base_dir=str(tmp_path / "models")),
+        "models": ModelStoreResource(base_dir=str(tmp_path / "models")),
     }
 
 

@@ -123,3 +123,34 @@ def test_validate_exits_0_when_every_gate_passes(tmp_path: Path, capsys: pytest.
     code = main([*args, "--out", str(tmp_path / "m.parquet"), "--config", str(_fast_validation_config(tmp_path))])
     assert code == 0, capsys.readouterr().err
     assert "gated values within bounds" in capsys.readouterr().out
+
+
+def test_stress_twins_edge_and_upsample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    real = tmp_path / "support2.parquet"
+    assert main(["ingest", "support2_cancer", "--out", str(real)]) == 0
+    synthetic, model = tmp_path / "synthetic.parquet", tmp_path / "flow.pkl"
+    argv = ["synthesize", str(real), "--rows", "200", "--profile", "fast", "--save-model", str(model)]
+    assert main([*argv, "--out", str(synthetic)]) == 0
+    twins = tmp_path / "twins.parquet"
+    argv = ["stress", str(synthetic), "--kind", "twins", "--mode", "consistent", "--attribute", "race", "income_band"]
+    assert main([*argv, "--out", str(twins)]) == 0
+    frame = pl.read_parquet(twins)
+    assert set(frame["changed_attribute"]) == {"race", "income_band"} and set(frame["twin_mode"]) == {"consistent"}
+    for kind in ("edge", "upsample"):
+        out = tmp_path / f"{kind}.parquet"
+        assert main(["stress", str(real), "--kind", kind, "--model", str(model), "--out", str(out)]) == 0
+        assert pl.read_parquet(out).height > 0
+    assert "race=Asian" in capsys.readouterr().out
+
+
+def test_stress_refuses_impossible_requests_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = tmp_path / "colon.parquet"
+    assert main(["ingest", "colon", "--out", str(real)]) == 0
+    out = tmp_path / "x.parquet"
+    assert main(["stress", str(real), "--kind", "twins", "--attribute", "race", "--out", str(out)]) == 2
+    assert "cannot flip 'race': the data records no value of it" in capsys.readouterr().err
+    assert main(["stress", str(real), "--kind", "edge", "--out", str(out)]) == 2
+    assert "pass --model" in capsys.readouterr().err
+    assert not out.exists()

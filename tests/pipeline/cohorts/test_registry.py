@@ -57,3 +57,27 @@ def test_malformed_registry_is_refused(tmp_path: Path, body: str, message: str) 
 def test_unknown_cohort_lists_the_registered_ones() -> None:
     with pytest.raises(RegistryError, match="registered: \\['support2_cancer'"):
         load_registry().get("nope")
+
+
+def _registry_with_graph(tmp_path: Path, graph: str) -> Path:
+    path = tmp_path / "cohorts.yaml"
+    path.write_text(f"cohorts:\n  c:\n    source: {{kind: survset, dataset: colon}}\n    causal_graph: {graph}\n")
+    return path
+
+
+def test_causal_graph_gives_descendants() -> None:
+    entry = load_registry().get("support2_cancer")
+    assert entry.descendants("race") == ["education_band", "income_band"]
+    assert entry.descendants("sex") == []
+
+
+def test_causal_graph_with_a_cycle_is_refused_at_load(tmp_path: Path) -> None:
+    path = _registry_with_graph(tmp_path, "{income_band: [insurance], insurance: [income_band]}")
+    with pytest.raises(RegistryError, match=r"cohort 'c': causal_graph has a cycle: .*income_band.*insurance"):
+        load_registry(path)
+
+
+def test_causal_graph_with_an_unknown_column_is_refused_at_load(tmp_path: Path) -> None:
+    path = _registry_with_graph(tmp_path, "{income_band: [zip_code]}")
+    with pytest.raises(RegistryError, match=r"causal_graph names unknown columns \['zip_code'\]"):
+        load_registry(path)

@@ -1,0 +1,1 @@
+"""Stress cases: counterfactual twins, rare edge cases, subgroup upsampling, plausibility rules."""

@@ -1,0 +1,61 @@
+"""What must hold for twins, and what a model builder measures with them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from pipeline.stress.tags import TAG_COLUMNS, TWIN
+
+ALWAYS_ALLOWED = frozenset({"patient_id", *TAG_COLUMNS})
+
+
+def twin_problems(frame: pl.DataFrame, descendants: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """Broken twin pairs: a pair without exactly one base and at least one twin, or a twin that differs
+    from its base outside the changed attribute (and, in consistent mode, its causal descendants)."""
+    twins = frame.filter(pl.col("stress_type") == TWIN)
+    if twins.is_empty():
+        return []
+    problems = []
+    roles = twins.group_by("pair_id").agg(
+        (pl.col("twin_role") == "base").sum().alias("bases"), (pl.col("twin_role") == "twin").sum().alias("twins")
+    )
+    incomplete = roles.filter((pl.col("bases") != 1) | (pl.col("twins") < 1))
+    if incomplete.height or twins["pair_id"].null_count():
+        problems.append(f"{incomplete.height} pairs without exactly one base and at least one twin")
+    compared = [c for c in frame.columns if c not in ALWAYS_ALLOWED]
+    base = twins.filter(pl.col("twin_role") == "base").select("pair_id", *compared)
+    joined = twins.filter(pl.col("twin_role") == "twin").join(base, on="pair_id", suffix="__base")
+    for column in compared:
+        allowed = pl.col("changed_attribute") == column
+        for attribute, children in (descendants or {}).items():
+            if column in children:
+                allowed = allowed | ((pl.col("changed_attribute") == attribute) & (pl.col("twin_mode") == "consistent"))
+        differs = ~pl.col(column).eq_missing(pl.col(f"{column}__base"))
+        bad = joined.filter(differs & ~allowed)
+        if bad.height:
+            problems.append(f"{bad.height} twins differ from their base in {column!r} (e.g. pair {bad['pair_id'][0]})")
+    return problems
+
+
+def counterfactual_flip_rate(frame: pl.DataFrame, predictions: Sequence[object] | np.ndarray) -> pl.DataFrame:
+    """Per changed attribute and mode: the share of twins whose prediction differs from their base's.
+
+    ``predictions`` holds one model output per row of ``frame`` (class labels or rounded scores).
+    A model that ignores the protected attribute (and its descendants) scores 0.
+    """
+    twins = frame.filter(pl.col("stress_type") == TWIN)
+    rows = frame.with_columns(pl.Series("__prediction", np.asarray(predictions))).filter(pl.col("stress_type") == TWIN)
+    if twins.is_empty():
+        return pl.DataFrame(
+            schema={"changed_attribute": pl.String, "twin_mode": pl.String, "twins": pl.UInt32, "flip_rate": pl.Float64}
+        )
+    base = rows.filter(pl.col("twin_role") == "base").select("pair_id", pl.col("__prediction").alias("__base"))
+    joined = rows.filter(pl.col("twin_role") == "twin").join(base, on="pair_id")
+    return (
+        joined.group_by("changed_attribute", "twin_mode")
+        .agg(pl.len().alias("twins"), (pl.col("__prediction") != pl.col("__base")).mean().alias("flip_rate"))
+        .sort("changed_attribute", "twin_mode")
+    )
