@@ -35,8 +35,8 @@ DEMO_SYNTHESIZERS = (DEFAULT_SYNTHESIZER, "copula")  # CTGAN at its 300-epoch de
 def run_all(instance: dg.DagsterInstance, synthesizers: tuple[str, ...] = DEMO_SYNTHESIZERS) -> int:
     """Ingest every cohort, synthesize and validate it per synthesizer, build its stress suite.
 
-    Returns the number of failed steps. A failed gate is an outcome, not a failed step: the blocking check stops that synthetic
-    cohort from going further in its run, and validation still records every metric.
+    Returns the number of failed steps. A failed gate is an outcome, not a failed step: the
+    blocking check stops that synthetic cohort in its run; validation still records its metrics.
     """
     failed = 0
     for cohort in cohort_partitions.get_partition_keys():

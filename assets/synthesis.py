@@ -9,6 +9,7 @@ import yaml
 from assets.metadata import markdown_preview, png
 from assets.partitions import model_partitions
 from pipeline.plots import loss_curve_png
+from pipeline.stress.rules import enforce_rules, load_rules
 from pipeline.synthesis.base import Synthesizer
 from pipeline.synthesis.catalog import make_synthesizer
 
@@ -72,8 +73,13 @@ def synthetic_cohort(
     rows = config.rows or synthesizer_model.report.n_rows  # default: as many rows as the real cohort
     started = time.perf_counter()
     frame = synthesizer_model.sample(rows, seed=config.seed + 1)
-    seconds = time.perf_counter() - started
     report = synthesizer_model.last_sample
+    frame, rules = enforce_rules(
+        frame,
+        load_rules(),
+        redraw=lambda n, round_number: synthesizer_model.sample(n, seed=config.seed + 1000 + round_number),
+    )
+    seconds = time.perf_counter() - started
     context.log.info(f"{cohort}/{name}: sampled {rows} rows in {seconds:.1f}s, {report.n_repaired_rows} repaired")
     context.add_output_metadata(
         {
@@ -81,6 +87,7 @@ def synthetic_cohort(
             "sampling_seconds": round(seconds, 3),
             "rows_repaired": report.n_repaired_rows,
             "repaired_by_column": dg.MetadataValue.json(report.repaired_by_column),
+            "rule_violations_redrawn": dg.MetadataValue.json({k: v for k, v in rules.violations.items() if v}),
             "preview": markdown_preview(frame.drop("patient_id")),
         }
     )
