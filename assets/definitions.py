@@ -6,12 +6,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import checks, ingestion, stress, synthesis, validation
+from assets import checks, ingestion, release, stress, synthesis, validation
 from assets.partitions import cohort_partitions, model_partitions
 from assets.resources import (
+    AssetFilesResource,
     CohortRegistryResource,
     ModelStoreResource,
     PolarsParquetIOManager,
+    ReleaseStoreResource,
     SynthesizerIOManager,
     ValidationConfigResource,
     WarehouseResource,
@@ -44,14 +46,20 @@ stress_job = dg.define_asset_job(
     description="Counterfactual twins, rare edge cases and upsampling for one cohort, from its fitted flow.",
 )
 
+release_job = dg.define_asset_job(
+    "oncobench_release",
+    selection=dg.AssetSelection.groups(release.RELEASE),
+    description="Write the release of config/release.yaml from every cohort that passed its gates.",
+)
+
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``)."""
     data = Path(data_dir or default_data_dir())
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingestion, synthesis, validation, stress]),
+        assets=dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release]),
         asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[main_job, synthesis_job, validation_job, stress_job],
+        jobs=[main_job, synthesis_job, validation_job, stress_job, release_job],
         resources={
             "registry": CohortRegistryResource(),
             "validation_config": ValidationConfigResource(),
@@ -59,6 +67,8 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
             "io_manager": PolarsParquetIOManager(base_dir=str(data / "assets")),
             "model_io_manager": SynthesizerIOManager(base_dir=str(data / "models")),
             "models": ModelStoreResource(base_dir=str(data / "models")),
+            "asset_files": AssetFilesResource(base_dir=str(data / "assets")),
+            "releases": ReleaseStoreResource(root=str(data / "releases")),
         },
     )
 

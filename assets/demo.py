@@ -5,19 +5,27 @@ The runs are recorded in ``$DAGSTER_HOME`` so ``make ui`` shows them.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from assets.definitions import defs, main_job, stress_job, synthesis_job, validation_job
+from assets.definitions import defs, main_job, release_job, stress_job, synthesis_job, validation_job
 from assets.partitions import cohort_partitions
+from pipeline.release.settings import load_release_settings
 from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
 from pipeline.validation.queries import SCOREBOARD_SQL
 
+RELEASE_METRICS = Path(__file__).resolve().parents[1] / "data" / "release_metrics.json"
 
-def _run(job_name: str, partition_key: str, label: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+
+def _run(
+    job_name: str, partition_key: str | None, label: str, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
     started = time.perf_counter()
     result = defs.resolve_job_def(job_name).execute_in_process(
         partition_key=partition_key, instance=instance, raise_on_error=False
@@ -63,11 +71,39 @@ def print_scoreboard() -> None:
         print(board)
 
 
-def main() -> int:
+def release(instance: dg.DagsterInstance) -> bool:
+    """Write the release of config/release.yaml (skipped, with a message, if that version exists)."""
+    from assets.resources import ReleaseStoreResource
+
+    settings = load_release_settings()
+    target = Path(ReleaseStoreResource().root) / settings.version
+    if target.exists():
+        print(f"release {settings.version} already exists at {target}; bump `version` in config/release.yaml")
+        return True
+    result = _run(release_job.name, None, f"release {settings.version}", instance)
+    if not result.success:
+        return False
+    shutil.copyfile(target / "headline_metrics.json", RELEASE_METRICS)  # the DVC metrics file
+    print(f"release {settings.version} written to {target}")
+    print(f"  check it:   oncobench verify {target}")
+    relative = os.path.relpath(target)
+    tracked = f"{relative}.dvc {os.path.dirname(relative)}/.gitignore"
+    version = settings.version
+    print(f"  publish it: git add {tracked} && git commit -m 'Release {version}' && git tag release-{version}")
+    print(f"  pull it:    oncobench pull {settings.version} --repo <repository URL> --out oncobench-{settings.version}")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = set(sys.argv[1:] if argv is None else argv)
+    failed = 0
     with dg.DagsterInstance.get() as instance:
-        failed = run_all(instance)
-    print_scoreboard()
-    print("all cohorts materialized; see `make ui`" if not failed else f"{failed} cohort(s) failed; see `make ui`")
+        if "--release-only" not in args:
+            failed = run_all(instance)
+            print_scoreboard()
+        if "--no-release" not in args:
+            failed += not release(instance)
+    print("done; see `make ui`" if not failed else f"{failed} step(s) failed; see `make ui`")
     return 1 if failed else 0
 
 

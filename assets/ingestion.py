@@ -6,6 +6,7 @@ import polars as pl
 from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
+from pipeline import audit
 from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.profile import (
@@ -20,17 +21,22 @@ INGESTION = "ingestion"
 
 
 @dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"polars"})
-def raw_cohort(context: dg.AssetExecutionContext, registry: CohortRegistryResource) -> pl.DataFrame:
+def raw_cohort(
+    context: dg.AssetExecutionContext, registry: CohortRegistryResource, warehouse: WarehouseResource
+) -> pl.DataFrame:
     """The cohort exactly as its source provides it (one row per patient, source column names)."""
     entry = registry.load().get(context.partition_key)
     raw = read_raw(entry)
+    fingerprint = frame_fingerprint(raw)
+    ingested = {"source": describe_source(entry), "rows": raw.height, "fingerprint": fingerprint}
+    audit.append(warehouse.get(), "ingestion", entry.name, ingested)
     context.add_output_metadata(
         {
             "source": describe_source(entry),
             "source_kind": entry.kind,
             "dagster/row_count": raw.height,
             "n_columns": raw.width,
-            "input_fingerprint": frame_fingerprint(raw),
+            "input_fingerprint": fingerprint,
         }
     )
     return raw

@@ -93,6 +93,25 @@ class ModelStoreResource(dg.ConfigurableResource):
         return Synthesizer.load(path)
 
 
+class AssetFilesResource(dg.ConfigurableResource):
+    """Read stored asset values by partition, for the release (which gathers every partition it needs)."""
+
+    base_dir: str = str(Path(default_data_dir()) / "assets")
+
+    def read(self, asset: str, partition: str):
+        import polars as pl
+
+        path = Path(self.base_dir) / asset / f"{partition.replace('|', '__')}.parquet"
+        return pl.read_parquet(path) if path.exists() else None
+
+
+class ReleaseStoreResource(dg.ConfigurableResource):
+    """Where releases are written (``data/releases``) and the repository that tracks them with DVC."""
+
+    root: str = str(Path(default_data_dir()) / "releases")
+    repo: str = str(PROJECT_ROOT)
+
+
 class SynthesizerIOManager(dg.ConfigurableIOManager):
     """Stores fitted synthesizers as ``<base_dir>/<asset>/<cohort>__<synthesizer>.pkl``."""
 

@@ -7,6 +7,7 @@ from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
 from assets.resources import CohortRegistryResource, ModelStoreResource, WarehouseResource
 from assets.synthesis import synthesizer_model
+from pipeline import audit
 from pipeline.stress.rules import load_rules
 from pipeline.stress.suite import StressSettings, build_stress_suite
 from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
@@ -63,6 +64,10 @@ def stress_suite(
     store = warehouse.get()
     store.replace_rows("stress_counts", counts, {"cohort": cohort})
     store.replace_rows("rule_violations", rules, {"cohort": cohort})
+    rows_by_type = dict(suite.frame.group_by("stress_type").len().sort("stress_type").iter_rows())
+    audit.append(
+        store, "stress", cohort, {"synthesizer": config.synthesizer, "rows": rows_by_type, "run_id": context.run_id}
+    )
     suspect = rules.filter(pl.col("suspect"))
     for row in suspect.iter_rows(named=True):
         context.log.warning(
@@ -73,9 +78,7 @@ def stress_suite(
         {
             "dagster/row_count": suite.frame.height,
             "synthesizer": config.synthesizer,
-            "rows_by_type": dg.MetadataValue.json(
-                dict(suite.frame.group_by("stress_type").len().sort("stress_type").iter_rows())
-            ),
+            "rows_by_type": dg.MetadataValue.json(rows_by_type),
             "counts": table(counts),
             "rule_violations": table(rules.filter(pl.col("applies"))),
             "suspect_rules": dg.MetadataValue.json(suspect["rule_id"].to_list()),

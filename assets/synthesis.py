@@ -8,6 +8,8 @@ import yaml
 
 from assets.metadata import markdown_preview, png
 from assets.partitions import model_partitions
+from assets.resources import WarehouseResource
+from pipeline import audit
 from pipeline.plots import loss_curve_png
 from pipeline.stress.rules import enforce_rules, load_rules
 from pipeline.synthesis.base import Synthesizer
@@ -35,7 +37,10 @@ def _keys(context: dg.AssetExecutionContext) -> tuple[str, str]:
 
 @dg.asset(partitions_def=model_partitions, group_name=SYNTHESIS, io_manager_key="model_io_manager", kinds={"torch"})
 def synthesizer_model(
-    context: dg.AssetExecutionContext, config: SynthesisConfig, training_cohort: pl.DataFrame
+    context: dg.AssetExecutionContext,
+    config: SynthesisConfig,
+    warehouse: WarehouseResource,
+    training_cohort: pl.DataFrame,
 ) -> Synthesizer:
     """A synthesizer fitted on the training split (never the holdout); its parameters, seed and losses."""
     cohort, name = _keys(context)
@@ -47,6 +52,8 @@ def synthesizer_model(
 
     synthesizer.fit(training_cohort, seed=config.seed, progress=log_progress)
     report = synthesizer.report
+    trained = {"params": report.params, "seed": report.seed, "rows": report.n_rows, "run_id": context.run_id}
+    audit.append(warehouse.get(), "training", f"{cohort}|{name}", trained)
     context.add_output_metadata(
         {
             "synthesizer": name,

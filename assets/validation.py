@@ -6,6 +6,7 @@ import polars as pl
 from assets.metadata import png, table
 from assets.partitions import model_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
+from pipeline import audit
 from pipeline.validation.columns import column_kinds
 from pipeline.validation.gates import describe_failures
 from pipeline.validation.plots import km_overlay_png, marginals_png, pair_gap_png, representation_png
@@ -50,6 +51,8 @@ def validation_metrics(
         METRICS_TABLE, frame.drop("cohort", "synthesizer"), {"cohort": cohort, "synthesizer": synthesizer}
     )
     failures = describe_failures(frame)
+    outcome = {"config_version": config.version, "failed_gates": failures, "run_id": context.run_id}
+    audit.append(store, "validation", f"{cohort}|{synthesizer}", outcome)
     for line in failures:
         context.log.warning(f"{cohort}/{synthesizer}: gate failed: {line}")
     kinds = column_kinds(training_cohort, synthetic_cohort)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ from pipeline.cohorts.registry import load_registry, registry_path
 from pipeline.errors import OncoBenchError
 from pipeline.io import write_parquet_atomic
 from pipeline.profile import cohort_summary, subgroup_attributes, subgroup_counts
+
+DEFAULT_REPO = os.environ.get("ONCOBENCH_REPO", str(Path(__file__).resolve().parents[1]))
 
 
 def _cmd_cohorts(args: argparse.Namespace) -> int:
@@ -187,6 +190,70 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse(args: argparse.Namespace):
+    from pipeline.warehouse import Warehouse
+
+    data = Path(os.environ.get("ONCOBENCH_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
+    return Warehouse(args.warehouse or data / "warehouse.duckdb")
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from pipeline.release.dvc import pull_release
+
+    out = args.out or Path(f"oncobench-{args.version}")
+    print(f"fetching release {args.version} from {args.repo} (tag release-{args.version}) ...", flush=True)
+    path = pull_release(args.version, args.repo, out)
+    print(f"release {args.version} -> {path}: every file matches manifest.json")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from pipeline.release.verify import verify_release
+
+    problems = verify_release(args.directory)
+    if problems:
+        print(f"{args.directory}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(f"{args.directory}: every file matches manifest.json")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from pipeline.release.records import list_releases
+
+    table = list_releases(_warehouse(args))
+    print(table if table.height else "no releases recorded yet (run `make demo`)")
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from pipeline.release.records import diff_releases
+
+    table = diff_releases(_warehouse(args), args.before, args.after)
+    print(table if table.height else f"no headline or gated metric changed between {args.before} and {args.after}")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from pipeline import audit
+
+    if args.file:
+        problems = audit.verify_entries(audit.read_exported(args.file))
+        where = str(args.file)
+    else:
+        store = _warehouse(args)
+        problems, where = audit.verify_chain(store), str(store.path)
+    if problems:
+        print(f"audit log {where}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(f"audit log {where}: chain intact")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="oncobench", description=__doc__)
@@ -252,13 +319,41 @@ def build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--rules", type=Path, default=None, help="plausibility rules (config/plausibility_rules.yaml)")
     stress.add_argument("--out", type=Path, required=True, help="output Parquet file")
     stress.set_defaults(handler=_cmd_stress)
+
+    pull = commands.add_parser("pull", help="fetch a release by version (DVC) and verify it")
+    pull.add_argument("version", help="release version, e.g. 0.1.0 (git tag release-0.1.0)")
+    pull.add_argument("--repo", default=DEFAULT_REPO, help="git URL or path of the OncoBench repository")
+    pull.add_argument("--out", type=Path, default=None, help="target directory (default: oncobench-VERSION)")
+    pull.set_defaults(handler=_cmd_pull)
+
+    verify = commands.add_parser("verify", help="check a release directory against its manifest")
+    verify.add_argument("directory", type=Path)
+    verify.set_defaults(handler=_cmd_verify)
+
+    for name, handler, text in (("list", _cmd_list, "releases with their headline metrics"),
+                                ("diff", _cmd_diff, "metric changes between two releases")):  # fmt: skip
+        command = commands.add_parser(name, help=text)
+        if name == "diff":
+            command.add_argument("before")
+            command.add_argument("after")
+        command.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
+        command.set_defaults(handler=handler)
+
+    audit = commands.add_parser("audit", help="the hash-chained audit log")
+    audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--file", type=Path, default=None, help="an exported audit_log.jsonl (e.g. from a release)")
+    audit.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
+    audit.set_defaults(handler=_cmd_audit)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``oncobench`` console script."""
     args = build_parser().parse_args(argv)
-    pl.Config.set_tbl_rows(20)
+    pl.Config.set_tbl_rows(50)
+    pl.Config.set_tbl_cols(-1)
+    pl.Config.set_tbl_width_chars(200)
+    pl.Config.set_tbl_hide_column_data_types(True)
     try:
         return args.handler(args)
     except OncoBenchError as exc:

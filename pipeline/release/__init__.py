@@ -1,0 +1,1 @@
+"""Frozen benchmark releases: build, verify, record, track with DVC, pull."""

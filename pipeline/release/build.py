@@ -1,0 +1,170 @@
+"""Write a frozen release directory: once, atomically, only cohorts that passed every gate.
+
+The directory is assembled under a temporary name next to its final place and renamed in one
+step, so a killed release leaves no partial ``<version>`` directory, and an existing version is
+never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from filelock import FileLock
+
+from pipeline.io import write_parquet_atomic
+from pipeline.release.datasheet import datasheet_html, datasheet_markdown
+from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
+from pipeline.split import split_cohort
+from pipeline.validation.gates import describe_failures
+from pipeline.validation.suite import headline_scores
+
+PARTIAL_PREFIX = ".partial-"
+
+
+@dataclass(frozen=True)
+class CohortCandidate:
+    """One cohort's outputs offered for a release."""
+
+    cohort: str
+    synthesizer: str
+    synthetic: pl.DataFrame | None
+    stress_suite: pl.DataFrame | None
+    metrics: pl.DataFrame | None
+    input_fingerprint: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    seeds: dict[str, int] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseOptions:
+    version: str
+    test_fraction: float = 0.2
+    seed: int = 0
+    validation_config_version: str = ""
+    created_at: str | None = None
+
+
+def _failures(candidate: CohortCandidate) -> list[str]:
+    if candidate.metrics is None or candidate.metrics.is_empty():
+        return ["no validation metrics"]
+    return describe_failures(candidate.metrics)
+
+
+def _check_complete(candidates: list[CohortCandidate]) -> None:
+    for c in candidates:
+        missing = [name for name, value in (("synthetic_cohort", c.synthetic), ("stress_suite", c.stress_suite),
+                                            ("validation_metrics", c.metrics)) if value is None]  # fmt: skip
+        if missing:
+            raise ReleaseError(
+                f"cohort {c.cohort} ({c.synthesizer}): missing {', '.join(missing)}; materialize it first"
+            )
+
+
+def _gates(metrics: pl.DataFrame) -> list[dict[str, Any]]:
+    columns = ("family", "metric", "target", "value", "threshold", "bound", "passed")
+    return [{k: row[k] for k in columns} for row in metrics.filter(pl.col("gate")).iter_rows(named=True)]
+
+
+def build_release(
+    root: Path,
+    candidates: list[CohortCandidate],
+    options: ReleaseOptions,
+    *,
+    audit_log: Callable[[Path], int] | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write ``root/<version>/`` and return it; raise ReleaseError (and write nothing) when it cannot."""
+    version = check_version(options.version)
+    final = root / version
+    if final.exists():
+        raise ReleaseError(f"release {version} already exists at {final}; releases are frozen, choose a new version")
+    if not candidates:
+        raise ReleaseError(f"release {version}: no cohort to release")
+    _check_complete(candidates)
+    released = [c for c in candidates if not _failures(c)]
+    withheld = {c.cohort: {"synthesizer": c.synthesizer, "reasons": _failures(c)} for c in candidates if _failures(c)}
+    if not released:
+        reasons = "; ".join(f"{k}: {v['reasons'][0]}" for k, v in withheld.items())
+        raise ReleaseError(f"release {version}: every cohort failed a gate ({reasons}); nothing written")
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / ".release.lock")):
+        if final.exists():
+            raise ReleaseError(f"release {version} already exists at {final}; releases are frozen")
+        partial = root / f"{PARTIAL_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
+        try:
+            manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file)
+            (partial / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+            os.rename(partial, final)  # atomic on one filesystem
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+    return final
+
+
+def _write_contents(
+    directory: Path,
+    released: list[CohortCandidate],
+    withheld: dict[str, Any],
+    candidates: list[CohortCandidate],
+    options: ReleaseOptions,
+    audit_log: Callable[[Path], int] | None,
+    on_file: Callable[[Path], None] | None,
+) -> dict[str, Any]:
+    def written(path: Path) -> Path:
+        if on_file:
+            on_file(path)
+        return path
+
+    directory.mkdir(parents=True)
+    cohorts: dict[str, Any] = {}
+    for c in released:
+        train, test = split_cohort(c.synthetic, holdout_fraction=options.test_fraction, seed=options.seed)
+        folder = directory / "cohorts" / c.cohort
+        rows = {}
+        for name, frame in (("train", train), ("test", test), ("stress_suite", c.stress_suite)):
+            written(write_parquet_atomic(frame, folder / f"{name}.parquet"))
+            rows[name] = frame.height
+        cohorts[c.cohort] = {
+            "synthesizer": c.synthesizer,
+            "description": c.description,
+            "input_fingerprint": c.input_fingerprint,
+            "parameters": c.parameters,
+            "seeds": {**c.seeds, "split": options.seed},
+            "rows": rows,
+            "gates": _gates(c.metrics),
+            "headline": {k: v for k, v in headline_scores(c.metrics).items() if v is not None},
+        }
+    metrics = pl.concat([c.metrics for c in candidates if c.metrics is not None], how="vertical_relaxed")
+    released_names = [c.cohort for c in released]
+    metrics = metrics.with_columns(released=pl.col("cohort").is_in(released_names))
+    written(write_parquet_atomic(metrics, directory / "metrics.parquet"))
+    if audit_log is not None:
+        audit_log(written(directory / "audit_log.jsonl"))
+    manifest: dict[str, Any] = {
+        "release": options.version,
+        "created_at": options.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        "code_revision": code_revision(Path(__file__).resolve().parents[2]),
+        "packages": package_versions(),
+        "validation_config_version": options.validation_config_version,
+        "cohorts": cohorts,
+        "withheld": withheld,
+    }
+    headline = {name: c["headline"] for name, c in cohorts.items()}
+    (directory / "headline_metrics.json").write_text(json.dumps(headline, indent=2, sort_keys=True) + "\n")
+    manifest["files"] = [file_entry(p, directory) for p in sorted(directory.rglob("*")) if p.is_file()]
+    # the datasheets list the data files, then are added to the manifest themselves
+    text = datasheet_markdown(manifest)
+    written(directory / "datasheet.md").write_text(text)
+    written(directory / "datasheet.html").write_text(datasheet_html(text, f"OncoBench {options.version}"))
+    manifest["files"] += [file_entry(directory / n, directory) for n in ("datasheet.md", "datasheet.html")]
+    return manifest

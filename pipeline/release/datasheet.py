@@ -1,0 +1,112 @@
+"""The datasheet of a release (Gebru et al., "Datasheets for Datasets"), as Markdown and HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from markdown_it import MarkdownIt
+
+HEADLINE_ORDER = ("column_shapes", "pair_trends", "c2st_auc", "tstr_auc", "tstr_auc_real", "tstr_c_index",
+                  "tstr_c_index_real", "km_max_gap", "dcr_share", "mia_auc", "worst_representation_ratio")  # fmt: skip
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "_none_\n"
+    frame = pl.DataFrame(rows)
+    return frame.to_pandas().to_markdown(index=False, floatfmt=".3f") + "\n"
+
+
+def datasheet_markdown(manifest: dict[str, Any]) -> str:
+    """The datasheet text: the seven sections of Datasheets for Datasets, then the metric tables."""
+    version, cohorts, withheld = manifest["release"], manifest["cohorts"], manifest["withheld"]
+    headline_rows = [
+        {"cohort": name, "synthesizer": c["synthesizer"], **{k: c["headline"].get(k) for k in HEADLINE_ORDER}}
+        for name, c in cohorts.items()
+    ]
+    gate_rows = [
+        {"cohort": name, **{k: g[k] for k in ("metric", "target", "value", "bound", "threshold", "passed")}}
+        for name, c in cohorts.items()
+        for g in c["gates"]
+    ]
+    files = [{k: f.get(k) for k in ("path", "rows", "sha256")} for f in manifest["files"]]
+    lines = [
+        f"# OncoBench benchmark release {version}",
+        "",
+        f"Created {manifest['created_at']} from code revision `{manifest['code_revision']}` with validation config "
+        f"{manifest['validation_config_version']}.",
+        "",
+        "## Motivation",
+        "Clinical AI models in precision oncology score well on static test sets yet fail on the patients those sets "
+        "under-represent, and may change a recommendation when only a protected attribute changes. Real patient data "
+        "cannot be shared. This release provides synthetic cohorts that are measurably faithful and private, with "
+        "stress cases built to expose such failures. It was created by the OncoBench pipeline.",
+        "",
+        "## Composition",
+        "Each released cohort has synthetic `train` and `test` splits (one row per synthetic patient, harmonized "
+        "oncology schema, no real patient) and a `stress_suite` (counterfactual twins, rare edge cases, subgroup "
+        "upsampling, tagged by `stress_type`).",
+        "",
+        _table(
+            [
+                {
+                    "cohort": n,
+                    "synthesizer": c["synthesizer"],
+                    "train_rows": c["rows"]["train"],
+                    "test_rows": c["rows"]["test"],
+                    "stress_rows": c["rows"]["stress_suite"],
+                }
+                for n, c in cohorts.items()
+            ]
+        ),
+        "Withheld cohorts (a blocking gate failed; not shipped):",
+        "",
+        _table(
+            [
+                {"cohort": n, "synthesizer": w["synthesizer"], "reasons": "; ".join(w["reasons"])}
+                for n, w in withheld.items()
+            ]
+        ),
+        "## Collection process",
+        "Real cohorts are public datasets (see each cohort's description in the manifest). They were read from their "
+        "source, harmonized and split into training and holdout patients; a synthesizer was fitted on the training "
+        "patients only and sampled. The input fingerprint in the manifest is a hash of the real data, never the data.",
+        "",
+        "## Preprocessing",
+        "Harmonization to one schema (types, units in months, allowed values, salted hashed identifiers); synthetic "
+        "rows that break a clinical plausibility rule were redrawn; stress cases were checked against the same rules.",
+        "",
+        "## Uses",
+        "Benchmarking clinical prediction models: train on `train`, evaluate on `test`, then measure per-subgroup "
+        "performance on edge cases and upsampled rows, and the counterfactual flip rate on twins. Not for clinical "
+        "decisions, and not a substitute for validation on real patients.",
+        "",
+        "## Distribution",
+        "Versioned with DVC; fetch with `oncobench pull VERSION` and check with `oncobench verify DIR`. Synthetic "
+        "data generated with sdv/ctgan is subject to their BUSL-1.1 licence terms.",
+        "",
+        "## Maintenance",
+        "A release is frozen: a version is written once and never overwritten. Corrections come as new versions; "
+        "`oncobench diff V1 V2` shows metric changes.",
+        "",
+        "## Headline metrics",
+        "",
+        _table(headline_rows),
+        "## Gates",
+        "",
+        _table(gate_rows),
+        "## Files",
+        "",
+        _table(files),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def datasheet_html(markdown: str, title: str) -> str:
+    """The same datasheet as a standalone HTML page."""
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    style = "body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}" \
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}"  # fmt: skip
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>" \
+        f"<body>{body}</body></html>\n"  # fmt: skip

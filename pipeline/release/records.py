@@ -1,0 +1,73 @@
+"""Releases in DuckDB: ``releases``, ``release_files`` and ``release_metrics``, for list and diff."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.release.manifest import MANIFEST, ReleaseError, sha256_file
+from pipeline.warehouse import Warehouse
+
+LIST_SQL = """
+SELECT r.version, r.created_at, m.cohort, m.synthesizer, m.released,
+       round(max(m.value) FILTER (m.metric = 'column_shapes'), 3) AS shapes,
+       round(max(m.value) FILTER (m.metric = 'pair_trends'), 3) AS pairs,
+       round(max(m.value) FILTER (m.metric = 'c2st_auc'), 3) AS c2st,
+       round(max(m.value) FILTER (m.metric = 'dcr_share'), 3) AS dcr_share,
+       round(max(m.value) FILTER (m.metric = 'mia_auc'), 3) AS mia
+FROM releases r JOIN release_metrics m USING (version)
+GROUP BY ALL ORDER BY r.created_at, m.cohort
+"""
+
+DIFF_SQL = """
+WITH a AS (SELECT * FROM release_metrics WHERE version = ?), b AS (SELECT * FROM release_metrics WHERE version = ?)
+SELECT coalesce(a.cohort, b.cohort) AS cohort, coalesce(a.family, b.family) AS family,
+       coalesce(a.metric, b.metric) AS metric, coalesce(a.target, b.target) AS target,
+       a.value AS before, b.value AS after, b.value - a.value AS change
+FROM a FULL JOIN b ON a.cohort = b.cohort AND a.synthesizer = b.synthesizer AND a.family = b.family
+     AND a.metric = b.metric AND a.target = b.target
+WHERE (coalesce(a.target, b.target) = '(all)' OR coalesce(a.gate, b.gate))
+  AND (a.value IS DISTINCT FROM b.value)
+ORDER BY cohort, family, metric, target
+"""
+
+
+def record_release(store: Warehouse, directory: Path) -> str:
+    """Add (or refresh) one release's rows in the three tables; return its version."""
+    manifest = json.loads((directory / MANIFEST).read_text())
+    version = manifest["release"]
+    key = {"version": version}
+    summary = pl.DataFrame(
+        [
+            {
+                "created_at": manifest["created_at"],
+                "code_revision": manifest["code_revision"],
+                "validation_config_version": manifest["validation_config_version"],
+                "cohorts_released": ", ".join(manifest["cohorts"]),
+                "cohorts_withheld": ", ".join(manifest["withheld"]),
+                "path": str(directory),
+                "manifest_sha256": sha256_file(directory / MANIFEST),
+            }
+        ]
+    )
+    files = pl.DataFrame(manifest["files"], schema_overrides={"rows": pl.Int64})
+    store.replace_rows("releases", summary, key)
+    store.replace_rows("release_files", files, key)
+    store.replace_rows("release_metrics", pl.read_parquet(directory / "metrics.parquet"), key)
+    return version
+
+
+def list_releases(store: Warehouse) -> pl.DataFrame:
+    if "releases" not in store.tables():
+        return pl.DataFrame()
+    return store.query(LIST_SQL)
+
+
+def diff_releases(store: Warehouse, before: str, after: str) -> pl.DataFrame:
+    known = set(store.query("SELECT version FROM releases")["version"]) if "releases" in store.tables() else set()
+    for version in (before, after):
+        if version not in known:
+            raise ReleaseError(f"release {version} is not recorded in {store.path}; recorded: {sorted(known)}")
+    return store.query(DIFF_SQL, [before, after])
