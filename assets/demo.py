@@ -87,7 +87,7 @@ def release(instance: dg.DagsterInstance) -> bool:
     print(f"release {settings.version} written to {target}")
     print(f"  check it:   oncobench verify {target}")
     relative = os.path.relpath(target)
-    tracked = f"{relative}.dvc {os.path.dirname(relative)}/.gitignore"
+    tracked = f"{relative}.dvc {os.path.dirname(relative)}/.gitignore {os.path.relpath(RELEASE_METRICS)}"
     version = settings.version
     print(f"  publish it: git add {tracked} && git commit -m 'Release {version}' && git tag release-{version}")
     print(f"  pull it:    oncobench pull {settings.version} --repo <repository URL> --out oncobench-{settings.version}")
