@@ -100,6 +100,8 @@ def build_release(
     with FileLock(str(root / ".release.lock")):
         if final.exists():
             raise ReleaseError(f"release {version} already exists at {final}; releases are frozen")
+        for leftover in root.glob(f"{PARTIAL_PREFIX}{version}-*"):  # from a killed attempt
+            shutil.rmtree(leftover, ignore_errors=True)
         partial = root / f"{PARTIAL_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
         try:
             manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file)

@@ -1,0 +1,102 @@
+"""Releases are written once, atomically, only with cohorts that passed their gates, and verify."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.release.build import PARTIAL_PREFIX, ReleaseOptions, build_release
+from pipeline.release.manifest import ReleaseError
+from pipeline.release.verify import verify_release
+from tests.pipeline.release.conftest import candidate
+
+CREATED = "2026-01-01T00:00:00+00:00"
+
+
+def _options(version: str = "1.0.0") -> ReleaseOptions:
+    return ReleaseOptions(version, validation_config_version="1.0.0", created_at=CREATED)
+
+
+def test_release_ships_passing_cohorts_lists_failing_ones_and_verifies(tmp_path: Path, colon_rows) -> None:
+    candidates = [candidate(colon_rows, "good"), candidate(colon_rows, "leaky", mia=0.9)]
+    path = build_release(tmp_path, candidates, _options())
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert list(manifest["cohorts"]) == ["good"]
+    assert manifest["withheld"]["leaky"]["reasons"] == ["privacy.mia_auc [(all)] = 0.9, must be <= 0.6"]
+    assert manifest["cohorts"]["good"]["rows"] == {"train": 160, "test": 40, "stress_suite": 20}
+    assert {f["path"] for f in manifest["files"]} >= {"cohorts/good/train.parquet", "metrics.parquet", "datasheet.html"}
+    assert verify_release(path) == []
+    assert "## Motivation" in (path / "datasheet.md").read_text() and "<table>" in (path / "datasheet.html").read_text()
+    assert not (path / "cohorts" / "leaky").exists()
+
+
+def test_same_inputs_and_seed_give_the_same_files(tmp_path: Path, colon_rows) -> None:
+    first = build_release(tmp_path / "a", [candidate(colon_rows, "good")], _options())
+    second = build_release(tmp_path / "b", [candidate(colon_rows, "good")], _options())
+    assert (first / "manifest.json").read_text() == (second / "manifest.json").read_text()
+
+
+def test_an_existing_version_is_never_overwritten(tmp_path: Path, colon_rows) -> None:
+    path = build_release(tmp_path, [candidate(colon_rows, "good")], _options())
+    before = (path / "manifest.json").read_bytes()
+    with pytest.raises(ReleaseError, match=r"release 1\.0\.0 already exists"):
+        build_release(tmp_path, [candidate(colon_rows, "other")], _options())
+    assert (path / "manifest.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("candidates", "message"),
+    [
+        (lambda rows: [candidate(rows, "leaky", mia=0.9)], "every cohort failed a gate"),
+        (lambda rows: [candidate(rows, "good", stress=False)], "cohort good .flow.: missing stress_suite"),
+    ],
+)
+def test_a_release_that_cannot_be_made_writes_nothing(tmp_path: Path, colon_rows, candidates, message: str) -> None:
+    with pytest.raises(ReleaseError, match=message):
+        build_release(tmp_path, candidates(colon_rows), _options())
+    assert not (tmp_path / "1.0.0").exists()
+
+
+def test_a_bad_version_is_refused(tmp_path: Path, colon_rows) -> None:
+    with pytest.raises(ReleaseError, match="not a semantic version"):
+        build_release(tmp_path, [candidate(colon_rows, "good")], _options("v1"))
+
+
+def test_one_changed_byte_fails_verify_naming_the_file(tmp_path: Path, colon_rows) -> None:
+    path = build_release(tmp_path, [candidate(colon_rows, "good")], _options())
+    target = path / "cohorts" / "good" / "test.parquet"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    assert verify_release(path) == [
+        "cohorts/good/test.parquet: sha256 does not match the manifest (changed or corrupt)"
+    ]
+
+
+def _slow_release(root: str) -> None:
+    rows = pl.read_parquet(Path(root) / "rows.parquet")
+    build_release(Path(root), [candidate(rows, "good")], _options(), on_file=lambda _: time.sleep(5))
+
+
+def test_a_killed_release_leaves_no_version_directory(tmp_path: Path, colon_rows) -> None:
+    colon_rows.write_parquet(tmp_path / "rows.parquet")
+    process = multiprocessing.get_context("spawn").Process(target=_slow_release, args=(str(tmp_path),))
+    process.start()
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.startswith(PARTIAL_PREFIX) for p in tmp_path.iterdir()):
+        time.sleep(0.1)
+    time.sleep(1.0)  # inside the first slow file write
+    os.kill(process.pid, signal.SIGKILL)
+    process.join()
+    assert not (tmp_path / "1.0.0").exists()
+    assert any(p.name.startswith(PARTIAL_PREFIX) for p in tmp_path.iterdir())  # it was killed mid-write
+    # the next attempt removes the leftover and succeeds
+    assert verify_release(build_release(tmp_path, [candidate(colon_rows, "good")], _options())) == []
+    assert not any(p.name.startswith(PARTIAL_PREFIX) for p in tmp_path.iterdir())
