@@ -8,7 +8,7 @@ import yaml
 
 from assets.metadata import markdown_preview, png
 from assets.partitions import model_partitions
-from assets.resources import WarehouseResource
+from assets.resources import CohortRegistryResource, WarehouseResource
 from pipeline import audit
 from pipeline.plots import loss_curve_png
 from pipeline.stress.rules import enforce_rules, load_rules
@@ -39,12 +39,16 @@ def _keys(context: dg.AssetExecutionContext) -> tuple[str, str]:
 def synthesizer_model(
     context: dg.AssetExecutionContext,
     config: SynthesisConfig,
+    registry: CohortRegistryResource,
     warehouse: WarehouseResource,
     training_cohort: pl.DataFrame,
 ) -> Synthesizer:
     """A synthesizer fitted on the training split (never the holdout); its parameters, seed and losses."""
     cohort, name = _keys(context)
-    synthesizer = make_synthesizer(name, profile=config.profile, **config.overrides())
+    overrides = config.overrides()
+    if name == "flow":  # the registry's protected attributes become conditions (twins, upsampling)
+        overrides.setdefault("extra_context", list(registry.load().get(cohort).protected))
+    synthesizer = make_synthesizer(name, profile=config.profile, **overrides)
 
     def log_progress(epoch: int, total: int, loss: float) -> None:
         if epoch == total or epoch % max(1, total // 10) == 0:

@@ -174,10 +174,15 @@ def main() -> None:
         return
     if not (args.reuse and (CACHE / "synthetic.parquet").exists()):
         prepare(max(args.sizes))
-    rows = []
-    for size in args.sizes:
+    rows, gave_up = [], {}
+    for size in sorted(args.sizes):
         for job in args.jobs:
-            result = _run_job(job, size, args.timeout, args.memory_gb)
+            if job in gave_up:  # it did not finish on fewer rows; more rows will not help
+                result = {"status": f"not run: {gave_up[job]}"}
+            else:
+                result = _run_job(job, size, args.timeout, args.memory_gb)
+                if result["status"] != "ok":
+                    gave_up[job] = f"{result['status']} at {size:,} rows"
             row = {"synthetic_rows": size, "real_rows": REAL_ROWS, "job": job, **result}
             print({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
             rows.append(row)

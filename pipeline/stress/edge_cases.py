@@ -8,6 +8,8 @@ drawn by oversampling and keeping the tail.
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 from pipeline.schema import GENOMIC_VARIANT_PREFIX
@@ -33,12 +35,17 @@ def _varying(real: pl.DataFrame, columns: list[str]) -> list[str]:
 
 
 def cell_dimensions(real: pl.DataFrame, model: Synthesizer, protected: list[str]) -> list[tuple[str, ...]]:
-    """Column sets whose combinations define cells: disease x (each biomarker or protected attribute)."""
+    """Column sets whose combinations define cells: disease (cancer type, stage) with each biomarker
+    or protected attribute, with each biomarker x protected-attribute pair, and each biomarker pair."""
     conditionable = set(model.conditionable_columns)
     disease = [c for c in _varying(real, list(DISEASE_COLUMNS)) if c in conditionable]
-    extra = [*BIOMARKERS, *(c for c in real.columns if c.startswith(GENOMIC_VARIANT_PREFIX)), *protected]
-    others = [c for c in _varying(real, extra) if c in conditionable and c not in disease]
-    return [(*disease, c) for c in dict.fromkeys(others)]
+    markers = [*BIOMARKERS, *(c for c in real.columns if c.startswith(GENOMIC_VARIANT_PREFIX))]
+    markers = [c for c in _varying(real, markers) if c in conditionable and c not in disease]
+    attributes = [c for c in _varying(real, protected) if c in conditionable and c not in disease]
+    singles = [(*disease, c) for c in dict.fromkeys([*markers, *attributes])]
+    pairs = [(*disease, m, a) for m in markers for a in attributes if m != a]
+    pairs += [(*disease, *pair) for pair in itertools.combinations(markers, 2)]
+    return [d for d in singles + pairs if len(d) >= 2]
 
 
 def rare_cells(real: pl.DataFrame, dimensions: list[tuple[str, ...]], k: int) -> pl.DataFrame:

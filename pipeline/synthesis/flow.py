@@ -57,7 +57,7 @@ class FlowSynthesizer(Synthesizer):
     name = "flow"
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "epochs": 60, "transforms": 4, "hidden_features": 96, "bins": 8,
-        "batch_size": 512, "learning_rate": 2e-3, "context_columns": None,
+        "batch_size": 512, "learning_rate": 2e-3, "context_columns": None, "extra_context": None,
     }  # fmt: skip
 
     def __init__(self, **params: Any) -> None:
@@ -67,7 +67,12 @@ class FlowSynthesizer(Synthesizer):
     def _plan(self, frame: pl.DataFrame, seed: int) -> None:
         requested = self.params["context_columns"]
         extra_context = [c for c in frame.columns if c.startswith(GENOMIC_VARIANT_PREFIX)]
-        candidates = list(requested) if requested is not None else [*DEFAULT_CONTEXT, *extra_context]
+        extra_context += [
+            c for c in self.params["extra_context"] or () if c in frame.columns
+        ]  # e.g. registry-protected
+        candidates = (
+            list(requested) if requested is not None else list(dict.fromkeys([*DEFAULT_CONTEXT, *extra_context]))
+        )
         self.context = [
             c
             for c in candidates
