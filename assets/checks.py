@@ -10,10 +10,26 @@ from assets.resources import CohortRegistryResource, ValidationConfigResource
 from assets.stress import stress_suite
 from assets.synthesis import synthetic_cohort
 from pipeline.cohorts.identifiers import find_identifier_columns
-from pipeline.expectations import load_suite, validate_frame
+from pipeline.expectations import ValidationOutcome, load_suite, validate_frame
 from pipeline.stress.consistency import twin_problems
 from pipeline.validation.gates import describe_failures
 from pipeline.validation.suite import gated_metrics, metric_table
+
+
+def _expectations_result(outcome: ValidationOutcome, extra: list[str] = ()) -> dg.AssetCheckResult:
+    """A blocking result from a GX outcome plus further problems found outside GX."""
+    failures = [{**f, "examples": str(f["examples"])} for f in outcome.failures]
+    return dg.AssetCheckResult(
+        passed=outcome.success and not extra,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=outcome.describe() + "".join(f"\n- {p}" for p in extra),
+        metadata={
+            "expectations_evaluated": outcome.evaluated,
+            "expectations_failed": len(failures),
+            "failures": dg.MetadataValue.json(failures),
+            "other_problems": dg.MetadataValue.json(list(extra)),
+        },
+    )
 
 
 @dg.asset_check(asset=harmonized_cohort, blocking=True, partitions_def=cohort_partitions)
@@ -23,43 +39,13 @@ def harmonized_cohort_meets_expectations(
     """The Great Expectations suite `harmonized_cohort` passes and no column looks like an identifier."""
     outcome = validate_frame(harmonized_cohort, load_suite("harmonized_cohort"))
     identifiers = find_identifier_columns(harmonized_cohort, ignore={"patient_id", "cohort"})
-    failures = [{**f, "examples": str(f["examples"])} for f in outcome.failures]
-    failures += [
-        {
-            "expectation": "no_identifier_columns",
-            "column": c,
-            "unexpected_count": 1,
-            "examples": kind,
-        }
-        for c, kind in identifiers.items()
-    ]
-    description = outcome.describe() + (f"\nidentifier-like columns: {identifiers}" if identifiers else "")
-    return dg.AssetCheckResult(
-        passed=not failures,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=description,
-        metadata={
-            "expectations_evaluated": outcome.evaluated,
-            "expectations_failed": len(failures),
-            "failures": dg.MetadataValue.json(failures),
-        },
-    )
+    return _expectations_result(outcome, [f"identifier-like columns: {identifiers}"] if identifiers else [])
 
 
 @dg.asset_check(asset=synthetic_cohort, blocking=True, partitions_def=model_partitions)
 def synthetic_cohort_meets_expectations(synthetic_cohort: pl.DataFrame) -> dg.AssetCheckResult:
     """The Great Expectations suite `synthetic_cohort` (schema and plausibility) passes."""
-    outcome = validate_frame(synthetic_cohort, load_suite("synthetic_cohort"))
-    return dg.AssetCheckResult(
-        passed=outcome.success,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=outcome.describe(),
-        metadata={
-            "expectations_evaluated": outcome.evaluated,
-            "expectations_failed": len(outcome.failures),
-            "failures": dg.MetadataValue.json([{**f, "examples": str(f["examples"])} for f in outcome.failures]),
-        },
-    )
+    return _expectations_result(validate_frame(synthetic_cohort, load_suite("synthetic_cohort")))
 
 
 @dg.asset_check(
@@ -114,15 +100,6 @@ def stress_suite_meets_expectations(
     """The GX suite `stress_suite` passes, every pair is complete, and twins differ only where allowed."""
     entry = registry.load().get(context.partition_key)
     outcome = validate_frame(stress_suite, load_suite("stress_suite"))
-    problems = twin_problems(stress_suite, {a: entry.descendants(a) for a in entry.protected})
-    description = outcome.describe() + "".join(f"\n- {p}" for p in problems)
-    return dg.AssetCheckResult(
-        passed=outcome.success and not problems,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=description,
-        metadata={
-            "expectations_evaluated": outcome.evaluated,
-            "expectations_failed": len(outcome.failures),
-            "twin_problems": dg.MetadataValue.json(problems),
-        },
+    return _expectations_result(
+        outcome, twin_problems(stress_suite, {a: entry.descendants(a) for a in entry.protected})
     )

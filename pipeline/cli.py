@@ -101,6 +101,17 @@ def _protected_for(frame: pl.DataFrame, explicit: Sequence[str] | None, registry
     return [c for c in PROTECTED_COLUMNS if c in frame.columns]
 
 
+def _report(subject: str, problems: Sequence[object], ok: str) -> int:
+    """Print the problems to stderr and return 1, or print ``ok`` and return 0."""
+    if problems:
+        print(f"{subject}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    print(f"{subject}: {ok}")
+    return 0
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -132,14 +143,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     scores = headline_scores(table)
     print(f"{cohort}: {table.height} metrics -> {args.out} (gates: {config.path}, version {config.version})")
     print("  " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if v is not None and k != "gates_passed"))
-    failures = describe_failures(table)
-    if failures:
-        print(f"{len(failures)} gate(s) failed:", file=sys.stderr)
-        for line in failures:
-            print(f"  - {line}", file=sys.stderr)
-        return 1
-    print(f"all {table.filter(pl.col('gate')).height} gated values within bounds")
-    return 0
+    return _report(
+        f"{cohort} gates",
+        describe_failures(table),
+        f"all {table.filter(pl.col('gate')).height} gated values within bounds",
+    )
 
 
 def _cmd_stress(args: argparse.Namespace) -> int:
@@ -210,14 +218,7 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from pipeline.release.verify import verify_release
 
-    problems = verify_release(args.directory)
-    if problems:
-        print(f"{args.directory}: {len(problems)} problem(s)", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 1
-    print(f"{args.directory}: every file matches manifest.json")
-    return 0
+    return _report(str(args.directory), verify_release(args.directory), "every file matches manifest.json")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -245,13 +246,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     else:
         store = _warehouse(args)
         problems, where = audit.verify_chain(store), str(store.path)
-    if problems:
-        print(f"audit log {where}: {len(problems)} problem(s)", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return 1
-    print(f"audit log {where}: chain intact")
-    return 0
+    return _report(f"audit log {where}", problems, "chain intact")
 
 
 def build_parser() -> argparse.ArgumentParser:

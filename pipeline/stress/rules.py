@@ -91,10 +91,11 @@ class RuleReport:
 
 def count_violations(frame: pl.DataFrame, rules: list[Rule]) -> tuple[pl.Series, dict[str, int]]:
     """(any rule broken per row, rows breaking each rule)."""
-    broken = pl.DataFrame([rule.violations(frame) for rule in rules]) if rules else pl.DataFrame()
-    counts = {rule.id: int(broken[rule.id].sum()) for rule in rules}
-    any_broken = broken.select(pl.any_horizontal(pl.all())).to_series() if rules and frame.height else None
-    return (any_broken if any_broken is not None else pl.Series([False] * frame.height)), counts
+    broken = [rule.violations(frame) for rule in rules]
+    any_broken = pl.Series([False] * frame.height, dtype=pl.Boolean)
+    for column in broken:
+        any_broken = any_broken | column
+    return any_broken, {rule.id: int(column.sum()) for rule, column in zip(rules, broken, strict=True)}
 
 
 def enforce_rules(

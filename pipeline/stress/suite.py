@@ -9,8 +9,8 @@ import polars as pl
 
 from pipeline.stress.edge_cases import cell_dimensions, draw_cells, draw_extremes, rare_cells, upsample_to_parity
 from pipeline.stress.rules import Rule, RuleReport, enforce_rules, rule_table
-from pipeline.stress.tags import TAG_SCHEMA, TWIN, TWIN_MODES
-from pipeline.stress.twins import TwinError, make_twins
+from pipeline.stress.tags import TAG_SCHEMA, TWIN_MODES
+from pipeline.stress.twins import TwinError, counterfactual_values, make_twins
 from pipeline.synthesis.base import Synthesizer
 
 Progress = Callable[[str], None]
@@ -87,7 +87,7 @@ def build_stress_suite(
     attributes = []
     for attribute in protected:
         try:
-            make_twins(base.head(50), [attribute])  # fails early with a clear reason
+            counterfactual_values(base, attribute)  # raises with the reason the attribute cannot be flipped
             attributes.append(attribute)
         except TwinError as error:
             skipped.append(f"twins for {attribute}: {error}")
@@ -123,6 +123,3 @@ def build_stress_suite(
     frame = pl.concat([p.select(list(schema)) for p in parts], how="vertical") if parts else pl.DataFrame(schema=schema)
     rules_frame = pl.DataFrame(rule_rows, schema_overrides={"rate": pl.Float64}) if rule_rows else pl.DataFrame()
     return StressSuite(frame=frame, rules=rules_frame, skipped=skipped)
-
-
-__all__ = ["TWIN", "StressSettings", "StressSuite", "build_stress_suite"]
