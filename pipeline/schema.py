@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from pipeline.cohorts.vocabulary import missing_tokens, oncotree_code_pattern, oncotree_codes
+
 DEFAULT_ACTIONABLE_PANEL: tuple[str, ...] = (
     "KRAS", "NRAS", "BRAF", "EGFR", "ERBB2", "PIK3CA",
     "TP53", "APC", "BRCA1", "BRCA2", "ALK", "KIT",
@@ -41,12 +43,10 @@ STAGE_GROUP = ("0", "I", "II", "III", "IV")
 GRADE = ("G1", "G2", "G3", "G4")
 MSI_STATUS = ("MSI-H", "MSI-L", "MSS")
 RECEPTOR_STATUS = ("Positive", "Negative")
-# Top-level and common OncoTree codes; an unknown code is refused so that typos surface.
-ONCOTREE_CODES = (
-    "BLCA", "BRCA", "CESC", "CHOL", "COAD", "COADREAD", "ESCA", "GBM", "HNSC", "KIRC",
-    "LIHC", "LUAD", "LUNG", "LUSC", "MEL", "NSCLC", "OV", "PAAD", "PRAD", "READ",
-    "SCLC", "SKCM", "STAD", "THCA", "UCEC",
-)  # fmt: skip
+# Any well-formed OncoTree code is accepted as published; the curated table in
+# pipeline/cohorts/vocabularies/oncotree.yaml adds main type and tissue where it knows the code.
+ONCOTREE_CODE_PATTERN = oncotree_code_pattern()
+ONCOTREE_CODES: tuple[str, ...] = tuple(oncotree_codes())
 
 
 @dataclass(frozen=True)
@@ -62,47 +62,13 @@ class Column:
     maximum: float | None = None
     required: bool = False  # must be non-null in every row
     protected: bool = False
-    synonyms: dict[str, str] = field(default_factory=dict)
+    synonyms: dict[str, str] = field(default_factory=dict)  # label tables: pipeline/cohorts/vocabularies/
+    pattern: str | None = None  # regex every non-null value matches
 
 
 def _enum(values: tuple[str, ...]) -> pl.Enum:
     return pl.Enum(list(values))
 
-
-_SEX_SYNONYMS = {"f": "Female", "m": "Male", "woman": "Female", "man": "Male"}
-_RACE_SYNONYMS = {
-    "caucasian": "White",
-    "black or african american": "Black",
-    "african american": "Black",
-    "hispanic or latino": "Hispanic",
-    "latino": "Hispanic",
-    "native american": "American Indian or Alaska Native",
-    "pacific islander": "Native Hawaiian or Pacific Islander",
-}
-_MSI_SYNONYMS = {
-    "msi": "MSI-H",
-    "msi-high": "MSI-H",
-    "stable": "MSS",
-    "msi-low": "MSI-L",
-}
-_RECEPTOR_SYNONYMS = {
-    "pos": "Positive",
-    "+": "Positive",
-    "neg": "Negative",
-    "-": "Negative",
-}
-_STAGE_SYNONYMS = {
-    **{f"stage {s.lower()}": s for s in STAGE_GROUP},
-    **{str(i): s for i, s in enumerate(STAGE_GROUP)},
-    **{f"{prefix}{s.lower()}{sub}": s for s in STAGE_GROUP[1:] for sub in "abc" for prefix in ("", "stage ")},
-}
-_GRADE_SYNONYMS = {
-    "1": "G1", "2": "G2", "3": "G3", "4": "G4",
-    "well differentiated": "G1", "well_diff": "G1", "well-diff": "G1",
-    "moderately differentiated": "G2", "mod_diff": "G2", "mod-diff": "G2",
-    "mod-poorly-diff": "G3", "poorly differentiated": "G3", "poorly-diff": "G3",
-    "poorly_diff": "G3", "undifferentiated": "G4",
-}  # fmt: skip
 
 CORE_COLUMNS: tuple[Column, ...] = (
     Column("patient_id", pl.String, "identity", "Salted SHA-256 of the source id.", required=True),
@@ -111,10 +77,9 @@ CORE_COLUMNS: tuple[Column, ...] = (
         "age_at_diagnosis", pl.Float64, "demographics", "Age at diagnosis in years.",
         minimum=0, maximum=120, protected=True,
     ),
-    Column("sex", _enum(SEX), "demographics", "Administrative sex.", SEX, protected=True,
-           synonyms=_SEX_SYNONYMS),
+    Column("sex", _enum(SEX), "demographics", "Administrative sex.", SEX, protected=True),
     Column("race", _enum(RACE), "demographics", "Race as recorded by the source.", RACE,
-           protected=True, synonyms=_RACE_SYNONYMS),
+           protected=True),
     Column("ethnicity", _enum(ETHNICITY), "demographics", "Hispanic or Latino ethnicity.",
            ETHNICITY, protected=True),
     Column("income_band", _enum(INCOME_BAND), "demographics", "Household income band (USD/yr).",
@@ -123,20 +88,20 @@ CORE_COLUMNS: tuple[Column, ...] = (
            protected=True),
     Column("education_band", _enum(EDUCATION_BAND), "demographics", "Highest education.",
            EDUCATION_BAND, protected=True),
-    Column("primary_cancer_condition", _enum(ONCOTREE_CODES), "disease",
-           "Primary cancer type as an OncoTree code.", ONCOTREE_CODES),
+    Column("primary_cancer_condition", pl.Categorical(), "disease",
+           "Primary cancer type as an OncoTree code (any well-formed code).",
+           pattern=ONCOTREE_CODE_PATTERN),
     Column("cancer_stage_group", _enum(STAGE_GROUP), "disease", "AJCC stage group at diagnosis.",
-           STAGE_GROUP, synonyms=_STAGE_SYNONYMS),
-    Column("tumor_grade", _enum(GRADE), "disease", "Histologic grade.", GRADE,
-           synonyms=_GRADE_SYNONYMS),
+           STAGE_GROUP),
+    Column("tumor_grade", _enum(GRADE), "disease", "Histologic grade.", GRADE),
     Column("tumor_marker_er_status", _enum(RECEPTOR_STATUS), "biomarkers", "Oestrogen receptor.",
-           RECEPTOR_STATUS, synonyms=_RECEPTOR_SYNONYMS),
+           RECEPTOR_STATUS),
     Column("tumor_marker_pr_status", _enum(RECEPTOR_STATUS), "biomarkers",
-           "Progesterone receptor.", RECEPTOR_STATUS, synonyms=_RECEPTOR_SYNONYMS),
+           "Progesterone receptor.", RECEPTOR_STATUS),
     Column("tumor_marker_her2_status", _enum(RECEPTOR_STATUS), "biomarkers", "HER2 status.",
-           RECEPTOR_STATUS, synonyms=_RECEPTOR_SYNONYMS),
+           RECEPTOR_STATUS),
     Column("msi_status", _enum(MSI_STATUS), "biomarkers", "Microsatellite instability.",
-           MSI_STATUS, synonyms=_MSI_SYNONYMS),
+           MSI_STATUS),
     Column("tumor_mutational_burden", pl.Float64, "biomarkers",
            "Non-silent somatic mutations per megabase.", minimum=0),
     *(
@@ -146,8 +111,8 @@ CORE_COLUMNS: tuple[Column, ...] = (
     ),
     Column("cancer_related_medication", pl.String, "treatment",
            "Treatment arm or regimen class, as labelled by the source."),
-    Column("survival_months", pl.Float64, "outcome", "Overall survival or follow-up, months.",
-           minimum=0, required=True),
+    Column("survival_months", pl.Float64, "outcome", "Overall survival or follow-up, months (finite).",
+           minimum=0, maximum=1200, required=True),
     Column("vital_status_event", pl.Int8, "outcome", "1 = died, 0 = censored.",
            minimum=0, maximum=1, required=True),
 )  # fmt: skip
@@ -157,10 +122,7 @@ PROTECTED_COLUMNS: tuple[str, ...] = tuple(c.name for c in CORE_COLUMNS if c.pro
 IDENTITY_COLUMNS: tuple[str, ...] = ("patient_id", "cohort")
 DAYS_PER_MONTH = 365.25 / 12
 
-NULL_TOKENS = frozenset(
-    {"", "na", "n/a", "nan", "none", "null", "missing", "unknown", "not available",
-     "[not available]", "[unknown]", "not reported", "[not evaluated]", "inconclusive"}
-)  # fmt: skip
+NULL_TOKENS = missing_tokens()  # pipeline/cohorts/vocabularies/missing.yaml
 
 
 def genomic_variant_column(gene: str) -> str:

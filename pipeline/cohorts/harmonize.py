@@ -1,45 +1,84 @@
 """Raw source frame + cohort spec -> one typed row per patient in the harmonized schema.
 
+Steps, in order: missing-value tokens become null (counted); the spec's filter; identifier and
+date columns are dropped (cBioPortal studies) or refused all at once (tables); source ids are
+salted and hashed; every schema column is mapped through its vocabulary, and every label that
+is still unknown, in every column, is reported in one error; patients without overall
+survival are left out and counted; outcome proxies are dropped unless the spec keeps them;
+the remaining source columns become typed extras.
+
 Every failure raises :class:`CohortDataError` naming the file, the column and, where it
 applies, the (1-based) data row and the offending value. Nothing is written here.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import polars as pl
 
-from pipeline.cohorts.identifiers import (
-    find_identifier_columns,
-    hash_patient_ids,
-    snake_case,
-)
-from pipeline.cohorts.spec import SURVIVAL_UNITS_TO_MONTHS, CohortSpec
+from pipeline.cohorts.identifiers import find_identifier_columns, hash_patient_ids, snake_case
+from pipeline.cohorts.proxies import find_outcome_proxies
+from pipeline.cohorts.readers.text import ROW as READER_ROW
+from pipeline.cohorts.readers.text import null_missing
+from pipeline.cohorts.report import IngestReport
+from pipeline.cohorts.spec import SURVIVAL_UNITS_TO_MONTHS, CohortSpec, looks_like_column
+from pipeline.cohorts.vocabulary import msisensor_cutoffs, normalize_label, oncotree_codes, vocabulary
 from pipeline.errors import CohortDataError, IdentifierColumnError
-from pipeline.schema import CORE_COLUMNS, NULL_TOKENS, Column
+from pipeline.schema import CORE_COLUMNS, Column
 
 ROW = "__source_row"
+MSI_SCORE_COLUMNS = ("MSI_SCORE", "msi_score", "MSISENSOR_SCORE")
+CANCER_NAME_COLUMNS = ("CANCER_TYPE_DETAILED", "CANCER_TYPE")  # free text: known names only
 _TRUE = {"true", "yes", "y", "1", "mutated", "present", "positive"}
 _FALSE = {"false", "no", "n", "0", "wildtype", "wild-type", "absent", "negative"}
+Identifiers = Literal["refuse", "drop"]
+
+
+class UnknownValuesError(CohortDataError):
+    """Labels or values that no vocabulary or spec maps, listed for every column at once."""
 
 
 @dataclass(frozen=True)
+class _Unknown:
+    label: str  # source column(s)
+    target: str  # schema column
+    counts: list[tuple[Any, int, int]]  # value, count, first row
+    expected: str
+
+
+@dataclass
 class _Context:
     file: str
     rows: pl.Series  # 1-based source row of every frame row
+    report: IngestReport
+    unknown: list[_Unknown] = field(default_factory=list)
 
 
-def harmonize(raw: pl.DataFrame, spec: CohortSpec, *, cohort: str, source: str, salt: str) -> pl.DataFrame:
+def harmonize(
+    raw: pl.DataFrame,
+    spec: CohortSpec,
+    *,
+    cohort: str,
+    source: str,
+    salt: str,
+    report: IngestReport | None = None,
+    identifiers: Identifiers = "refuse",
+) -> pl.DataFrame:
     """Map ``raw`` onto the harmonized schema; ``source`` names the file in errors."""
+    report = report if report is not None else IngestReport(source=source)
     if raw.height == 0:
         raise CohortDataError("the source has no data rows", file=source)
-    frame = raw.with_row_index(ROW, offset=1)
+    frame = raw.rename({READER_ROW: ROW}) if READER_ROW in raw.columns else raw.with_row_index(ROW, offset=1)
+    frame = _null_tokens(frame, spec, report)
     frame = _apply_filter(frame, spec, source)
-    ctx = _Context(file=source, rows=frame.get_column(ROW))
-    _refuse_identifiers(frame, spec, source)
+    report.n_source_patients = frame.height
+    ctx = _Context(file=source, rows=frame.get_column(ROW).cast(pl.Int64), report=report)
+    mapped = _mapped_source_columns(frame, spec)
+    frame = _handle_identifiers(frame, spec, source, report, identifiers, keep={*mapped, spec.id_column})
 
     source_ids = _source_ids(frame, spec, ctx)
     core: dict[str, pl.Series] = {
@@ -54,13 +93,41 @@ def harmonize(raw: pl.DataFrame, spec: CohortSpec, *, cohort: str, source: str, 
         consumed.update(source_columns)
         label = "|".join(source_columns) or column.name
         values = _coerce(values, column, spec.values.get(column.name), ctx, label)
+        if column.name == "msi_status":
+            values = _msi_from_score(values, frame, spec)
+        if column.name == "primary_cancer_condition":
+            values = _cancer_from_names(values, frame, spec)
         if column.name == "survival_months":
             values = values * SURVIVAL_UNITS_TO_MONTHS[spec.survival_unit]
-        _check_limits(values, column, ctx, label)
         core[column.name] = values.alias(column.name)
+    if ctx.unknown:
+        raise _unknown_values_error(ctx)
+
+    keep = _rows_with_survival(core, spec, ctx)
+    if not keep.all():
+        frame, core = frame.filter(keep), {name: values.filter(keep) for name, values in core.items()}
+        ctx = _Context(file=source, rows=ctx.rows.filter(keep), report=report)
+    for column in CORE_COLUMNS:
+        if column.name not in ("patient_id", "cohort"):
+            _check_limits(core[column.name], column, ctx, column.name)
 
     extras = _extras(frame, spec, consumed, ctx) if spec.keep_extras else {}
-    return pl.DataFrame({**core, **extras})
+    extras = _drop_outcome_proxies(extras, core, spec, report)
+    extras.update(_oncotree_extras(core["primary_cancer_condition"], report, taken=set(extras)))
+    report.n_patients = frame.height
+    return pl.DataFrame({**core, **{name: series for name, (_, series) in extras.items()}})
+
+
+def _null_tokens(frame: pl.DataFrame, spec: CohortSpec, report: IngestReport) -> pl.DataFrame:
+    """Missing-value tokens of every text column -> null, counted per column."""
+    cleaned = []
+    for name, dtype in frame.schema.items():
+        if name in (ROW, spec.id_column) or not (dtype == pl.String or isinstance(dtype, pl.Categorical)):
+            continue
+        values, counts = null_missing(frame.get_column(name))
+        report.count_missing(name, counts)
+        cleaned.append(values)
+    return frame.with_columns(cleaned) if cleaned else frame
 
 
 def _apply_filter(frame: pl.DataFrame, spec: CohortSpec, source: str) -> pl.DataFrame:
@@ -75,20 +142,38 @@ def _apply_filter(frame: pl.DataFrame, spec: CohortSpec, source: str) -> pl.Data
     return filtered
 
 
-def _refuse_identifiers(frame: pl.DataFrame, spec: CohortSpec, source: str) -> None:
-    ignore = {spec.id_column, ROW, *spec.drop}
-    found = find_identifier_columns(frame, ignore=ignore)
-    found.update(
-        {c: "date" for c, dtype in frame.schema.items() if c not in ignore and dtype in (pl.Date, pl.Datetime)}
-    )
-    if found:
+def _mapped_source_columns(frame: pl.DataFrame, spec: CohortSpec) -> set[str]:
+    """Source columns a schema column is mapped from by name (never identifiers by intent)."""
+    used = set()
+    for column in CORE_COLUMNS:
+        mapping = spec.columns.get(column.name, column.name)
+        candidates = mapping if isinstance(mapping, list) else [mapping]
+        used.update(c for c in candidates if isinstance(c, str) and c in frame.columns)
+    return used
+
+
+def _handle_identifiers(
+    frame: pl.DataFrame,
+    spec: CohortSpec,
+    source: str,
+    report: IngestReport,
+    identifiers: Identifiers,
+    keep: set[str],
+) -> pl.DataFrame:
+    dropped_by_spec = [c for c in spec.drop if c in frame.columns]
+    for column in dropped_by_spec:
+        report.dropped_identifiers.setdefault(column, "dropped by the spec")
+    found = find_identifier_columns(frame, ignore={*keep, ROW, *spec.drop})
+    if found and identifiers == "refuse" and not spec.drop_identifiers:
         listing = ", ".join(f"{c!r} ({kind})" for c, kind in found.items())
         raise IdentifierColumnError(
-            f"columns that look like direct identifiers: {listing}. They never enter the "
-            "harmonized table; list them under 'drop:' in the spec to discard them explicitly",
+            f"columns that look like identifiers or dates: {listing}. They never enter the harmonized "
+            "table; list them under 'drop:' in the spec (or pass --drop-identifiers) to discard them",
             file=source,
             column=next(iter(found)),
         )
+    report.dropped_identifiers.update(found)
+    return frame.drop([*found, *dropped_by_spec])
 
 
 def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: _Context) -> pl.Series:
@@ -98,8 +183,8 @@ def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: _Context) -> pl.Seri
             file=ctx.file,
             column=spec.id_column,
         )
-    ids = frame.get_column(spec.id_column).cast(pl.String)
-    missing = ids.is_null()
+    ids = frame.get_column(spec.id_column).cast(pl.String).str.strip_chars()
+    missing = ids.is_null() | (ids == "")
     if missing.any():
         row = ctx.rows.filter(missing)[0]
         raise CohortDataError("patient id is empty", file=ctx.file, column=spec.id_column, row=row)
@@ -130,7 +215,7 @@ def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: _Conte
     present = [c for c in candidates if c in frame.columns]
     if present:
         return _first_non_null(frame, present).alias(column.name), present
-    if isinstance(mapping, str) and not _looks_like_column(mapping):
+    if isinstance(mapping, str) and not looks_like_column(mapping):
         try:
             # with_columns broadcasts literals such as "'COAD'" to every row
             evaluated = frame.with_columns(pl.sql_expr(mapping).alias("__value"))
@@ -144,7 +229,7 @@ def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: _Conte
             file=ctx.file,
             column=looked_for[0],
         )
-    return pl.Series(column.name, [None] * frame.height, dtype=column.dtype), []
+    return pl.Series(column.name, [None] * frame.height, dtype=pl.String), []
 
 
 def _first_non_null(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
@@ -153,10 +238,6 @@ def _first_non_null(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     numeric = all(frame.schema[c].is_numeric() for c in columns)
     target = pl.Float64 if numeric else pl.String
     return frame.select(pl.coalesce(pl.col(c).cast(target) for c in columns)).to_series()
-
-
-def _looks_like_column(text: str) -> bool:
-    return text.replace("_", "").isalnum()
 
 
 def _coerce(
@@ -168,13 +249,15 @@ def _coerce(
 ) -> pl.Series:
     if value_map:
         values = _apply_value_map(values, value_map, ctx, label)
+    if column.name == "primary_cancer_condition":
+        return _to_cancer_code(values, column, ctx, label)
     if isinstance(column.dtype, pl.Enum):
         return _to_enum(values, column, ctx, label)
     if column.dtype == pl.Boolean:
         return _to_boolean(values, ctx, label)
     if column.dtype == pl.String:
         return _clean_text(values)
-    return _to_number(values, column.dtype, ctx, label)
+    return _to_number(values, column, ctx, label)
 
 
 def _apply_value_map(values: pl.Series, value_map: Mapping[Any, Any], ctx: _Context, label: str) -> pl.Series:
@@ -191,37 +274,81 @@ def _apply_value_map(values: pl.Series, value_map: Mapping[Any, Any], ctx: _Cont
     return text.replace(list(mapping), list(mapping.values()))
 
 
-def _is_null_token(text: pl.Series) -> pl.Series:
-    return text.is_null() | text.str.to_lowercase().is_in(list(NULL_TOKENS))
-
-
 def _clean_text(values: pl.Series) -> pl.Series:
-    text = values.cast(pl.String).str.strip_chars()
-    return pl.select(pl.when(_is_null_token(text)).then(None).otherwise(text)).to_series()
+    return null_missing(values)[0]
 
 
-def _first_bad(bad: pl.Series, original: pl.Series, ctx: _Context) -> tuple[int, Any]:
-    index = bad.arg_true()[0]
-    return ctx.rows[index], original[index]
+def _record_unknown(ctx: _Context, bad: pl.Series, original: pl.Series, label: str, target: str, expected: str) -> None:
+    frame = pl.DataFrame({"value": original.cast(pl.String), "row": ctx.rows}).filter(bad)
+    grouped = frame.group_by("value", maintain_order=True).agg(pl.len().alias("n"), pl.col("row").min().alias("first"))
+    counts = [(v, int(n), int(r)) for v, n, r in grouped.sort("first").iter_rows()]
+    ctx.unknown.append(_Unknown(label, target, counts, expected))
+
+
+def _vocabulary_lookup(text: pl.Series, column: Column, ctx: _Context, label: str) -> tuple[pl.Series, pl.Series]:
+    """Exact schema values first (case-insensitive), then the column's vocabulary."""
+    normalized = normalize_label(text)
+    lookup = {c.lower(): c for c in column.categories}
+    result = normalized.replace_strict(lookup, default=None, return_dtype=pl.String)
+    vocab = vocabulary(column.name)
+    is_missing = pl.Series([False] * text.len())
+    if vocab is not None:
+        mapped, is_missing = vocab.lookup(normalized)
+        result = result.fill_null(mapped)
+        missing_counts = text.filter(is_missing & text.is_not_null()).value_counts()
+        if missing_counts.height:
+            ctx.report.count_missing(label, dict(missing_counts.iter_rows()))
+    return result, is_missing
 
 
 def _to_enum(values: pl.Series, column: Column, ctx: _Context, label: str) -> pl.Series:
     text = _clean_text(values)
-    lookup = {c.lower(): c for c in column.categories}
-    lookup.update({k.lower(): v for k, v in column.synonyms.items()})
-    result = text.str.to_lowercase().replace_strict(lookup, default=None, return_dtype=pl.String)
-    unknown = text.is_not_null() & result.is_null()
+    result, is_missing = _vocabulary_lookup(text, column, ctx, label)
+    unknown = text.is_not_null() & result.is_null() & ~is_missing
     if unknown.any():
-        row, value = _first_bad(unknown, text, ctx)
-        raise CohortDataError(
-            f"unknown category value for {column.name}; allowed: {list(column.categories)} "
-            "(map it in the spec's 'values:')",
-            file=ctx.file,
-            column=label,
-            row=row,
-            value=value,
-        )
-    return result.cast(column.dtype)
+        _record_unknown(ctx, unknown, text, label, column.name, f"allowed: {list(column.categories)}")
+    return pl.select(pl.when(unknown).then(None).otherwise(result)).to_series().cast(column.dtype)
+
+
+def _to_cancer_code(values: pl.Series, column: Column, ctx: _Context, label: str) -> pl.Series:
+    """Known labels and TCGA names map to codes; any other well-formed OncoTree code is kept."""
+    text = _clean_text(values)
+    result, is_missing = _vocabulary_lookup(text, column, ctx, label)
+    well_formed = text.str.contains(column.pattern or ".").fill_null(False)
+    result = pl.select(pl.when(result.is_null() & well_formed).then(text).otherwise(result)).to_series()
+    unknown = text.is_not_null() & result.is_null() & ~is_missing
+    if unknown.any():
+        expected = "an OncoTree code (upper case, e.g. LUAD) or a TCGA name"
+        _record_unknown(ctx, unknown, text, label, column.name, expected)
+    return result.cast(pl.Categorical)
+
+
+def _msi_from_score(status: pl.Series, frame: pl.DataFrame, spec: CohortSpec) -> pl.Series:
+    """Fill a missing MSI label from the MSIsensor score with the documented cut-offs."""
+    if "msi_status" in spec.columns and not isinstance(spec.columns["msi_status"], list):
+        return status
+    score_column = next((c for c in MSI_SCORE_COLUMNS if c in frame.columns), None)
+    if score_column is None:
+        return status
+    score = frame.get_column(score_column).cast(pl.Float64, strict=False)
+    msi_h, mss = msisensor_cutoffs()
+    derived = pl.select(
+        pl.when(score >= msi_h).then(pl.lit("MSI-H")).when(score < mss).then(pl.lit("MSS"))
+    ).to_series()
+    return status.fill_null(derived.cast(status.dtype))
+
+
+def _cancer_from_names(codes: pl.Series, frame: pl.DataFrame, spec: CohortSpec) -> pl.Series:
+    """Fill a missing code from a cancer-name column when the vocabulary knows the name."""
+    if "primary_cancer_condition" in spec.columns and not isinstance(spec.columns["primary_cancer_condition"], list):
+        return codes
+    vocab = vocabulary("primary_cancer_condition")
+    for name in (c for c in CANCER_NAME_COLUMNS if c in frame.columns):
+        if not codes.is_null().any():
+            break
+        mapped, _ = vocab.lookup(normalize_label(frame.get_column(name).cast(pl.String)))
+        codes = codes.cast(pl.String).fill_null(mapped).cast(pl.Categorical)
+    return codes
 
 
 def _to_boolean(values: pl.Series, ctx: _Context, label: str) -> pl.Series:
@@ -233,81 +360,112 @@ def _to_boolean(values: pl.Series, ctx: _Context, label: str) -> pl.Series:
     ).to_series()
     bad = text.is_not_null() & result.is_null()
     if bad.any():
-        row, value = _first_bad(bad, values, ctx)
-        raise CohortDataError("not a yes/no value", file=ctx.file, column=label, row=row, value=value)
-    return result
+        _record_unknown(ctx, bad, values, label, label, "yes/no, true/false or 1/0")
+    return pl.select(pl.when(bad).then(None).otherwise(result)).to_series()
 
 
-def _to_number(values: pl.Series, dtype: pl.DataType, ctx: _Context, label: str) -> pl.Series:
+def _to_number(values: pl.Series, column: Column, ctx: _Context, label: str) -> pl.Series:
+    dtype = column.dtype
     if values.dtype.is_numeric():
         parsed = values.cast(pl.Float64)
     else:
         text = _clean_text(values)
+        vocab = vocabulary(column.name)
+        if vocab is not None:  # e.g. the event: DECEASED -> 1
+            mapped, is_missing = vocab.lookup(normalize_label(text))
+            text = pl.select(pl.when(is_missing).then(None).otherwise(mapped.fill_null(text))).to_series()
         parsed = text.cast(pl.Float64, strict=False)
         bad = text.is_not_null() & parsed.is_null()
         if bad.any():
-            row, value = _first_bad(bad, values, ctx)
-            raise CohortDataError(
-                "wrong type: expected a number",
-                file=ctx.file,
-                column=label,
-                row=row,
-                value=value,
-            )
+            _record_unknown(ctx, bad, values, label, column.name, "a number")
     if dtype.is_integer():
-        fractional = parsed.is_not_null() & (parsed != parsed.round(0))
+        fractional = parsed.is_not_null() & parsed.is_finite() & (parsed != parsed.round(0))
         if fractional.any():
             row, value = _first_bad(fractional, values, ctx)
-            raise CohortDataError(
-                "wrong type: expected a whole number",
-                file=ctx.file,
-                column=label,
-                row=row,
-                value=value,
-            )
+            raise CohortDataError("wrong type: expected a whole number", file=ctx.file, column=label, row=row,
+                                  value=value)  # fmt: skip
+    not_finite = parsed.is_not_null() & ~parsed.is_finite()
+    if not_finite.any():
+        row, value = _first_bad(not_finite, values, ctx)
+        raise CohortDataError(f"{column.name} must be a finite number (NaN and infinity are refused)",
+                              file=ctx.file, column=label, row=row, value=value)  # fmt: skip
     return parsed.cast(dtype, strict=False) if dtype.is_integer() else parsed
+
+
+def _first_bad(bad: pl.Series, original: pl.Series, ctx: _Context) -> tuple[int, Any]:
+    index = bad.arg_true()[0]
+    value = original[index]
+    if isinstance(value, float) and math.isnan(value):
+        value = "NaN"
+    return ctx.rows[index], value
+
+
+def _unknown_values_error(ctx: _Context) -> UnknownValuesError:
+    first = ctx.unknown[0]
+    value, _, row = first.counts[0]
+    n_values = sum(len(u.counts) for u in ctx.unknown)
+    lines = [
+        f"unknown value for {first.target}; {first.expected} ({n_values} unknown value(s) in "
+        f"{len(ctx.unknown)} column(s), all listed below)"
+    ]
+    for u in ctx.unknown:
+        listing = ", ".join(f"{v!r} x{n} (first at row {r})" for v, n, r in u.counts)
+        lines.append(f"  column {u.label!r} -> {u.target}: {listing}; {u.expected}")
+    paste = [f'  {u.target}: {{{", ".join(f"{str(v)!r}: ..." for v, _, _ in u.counts)}}}' for u in ctx.unknown
+             if u.expected != "a number"]  # fmt: skip
+    if paste:
+        lines += ["map them in the spec (replace ... by an allowed value, or null):", "values:", *paste]
+    return UnknownValuesError("\n".join(lines), file=ctx.file, column=first.label, row=row, value=value)
+
+
+def _rows_with_survival(core: dict[str, pl.Series], spec: CohortSpec, ctx: _Context) -> pl.Series:
+    """Rows with both survival time and event; the others are left out and counted."""
+    no_time = core["survival_months"].is_null()
+    no_event = core["vital_status_event"].is_null()
+    missing = no_time | no_event
+    if not missing.any():
+        return ~missing
+    if spec.missing_survival == "error":
+        row = ctx.rows.filter(missing)[0]
+        which = "survival_months" if no_time.filter(missing)[0] else "vital_status_event"
+        raise CohortDataError(f"{which} is required and must not be empty", file=ctx.file, column=which, row=row)
+    if missing.all():
+        raise CohortDataError(
+            "no patient has both overall survival time and vital status", file=ctx.file, column="survival_months"
+        )
+    for reason, mask in (
+        ("no overall survival time or vital status", no_time & no_event),
+        ("no overall survival time", no_time & ~no_event),
+        ("no vital status (overall survival event)", no_event & ~no_time),
+    ):
+        if mask.any():
+            ctx.report.left_out[reason] = int(mask.sum())
+    return ~missing
 
 
 def _check_limits(values: pl.Series, column: Column, ctx: _Context, label: str) -> None:
     if column.required and values.is_null().any():
         row = ctx.rows.filter(values.is_null())[0]
-        raise CohortDataError(
-            f"{column.name} is required and must not be empty",
-            file=ctx.file,
-            column=label,
-            row=row,
-        )
+        raise CohortDataError(f"{column.name} is required and must not be empty", file=ctx.file, column=label, row=row)
     if column.minimum is not None:
         _check_bound(values < column.minimum, values, column, ctx, label, f">= {column.minimum}")
     if column.maximum is not None:
         _check_bound(values > column.maximum, values, column, ctx, label, f"<= {column.maximum}")
 
 
-def _check_bound(
-    bad: pl.Series,
-    values: pl.Series,
-    column: Column,
-    ctx: _Context,
-    label: str,
-    rule: str,
-) -> None:
+def _check_bound(bad: pl.Series, values: pl.Series, column: Column, ctx: _Context, label: str, rule: str) -> None:
     bad = bad.fill_null(False)
     if bad.any():
         row, value = _first_bad(bad, values, ctx)
-        raise CohortDataError(
-            f"{column.name} must be {rule}",
-            file=ctx.file,
-            column=label,
-            row=row,
-            value=value,
-        )
+        raise CohortDataError(f"{column.name} must be {rule}", file=ctx.file, column=label, row=row, value=value)
 
 
-def _extras(frame: pl.DataFrame, spec: CohortSpec, consumed: set[str], ctx: _Context) -> dict[str, pl.Series]:
-    """Remaining source columns, snake_cased and explicitly typed."""
+def _extras(
+    frame: pl.DataFrame, spec: CohortSpec, consumed: set[str], ctx: _Context
+) -> dict[str, tuple[str, pl.Series]]:
+    """Remaining source columns, snake_cased and explicitly typed: name -> (source name, values)."""
     core_names = {c.name for c in CORE_COLUMNS}
-    extras: dict[str, pl.Series] = {}
-    origin: dict[str, str] = {}
+    extras: dict[str, tuple[str, pl.Series]] = {}
     for source_column in frame.columns:
         if source_column in consumed:
             continue
@@ -317,15 +475,19 @@ def _extras(frame: pl.DataFrame, spec: CohortSpec, consumed: set[str], ctx: _Con
                 name = name[len(prefix) :]
                 break
         name = snake_case(name)
+        if name in core_names:
+            ctx.report.warn(
+                f"source column {source_column!r} is named like schema column {name!r}: kept as source_{name}"
+            )
+            name = f"source_{name}"
         if name in core_names or name in extras:
-            clash = origin.get(name, f"schema column {name!r}")
+            clash = f"source column {extras[name][0]!r}" if name in extras else f"schema column {name!r}"
             raise CohortDataError(
                 f"extra column name {name!r} clashes with {clash}; drop one in the spec",
                 file=ctx.file,
                 column=source_column,
             )
-        origin[name] = f"source column {source_column!r}"
-        extras[name] = _typed_extra(frame.get_column(source_column)).alias(name)
+        extras[name] = (source_column, _typed_extra(frame.get_column(source_column)).alias(name))
     return extras
 
 
@@ -337,3 +499,34 @@ def _typed_extra(values: pl.Series) -> pl.Series:
     if values.dtype.is_numeric():
         return values.cast(pl.Float64)
     return _clean_text(values).cast(pl.Categorical)
+
+
+def _drop_outcome_proxies(
+    extras: dict[str, tuple[str, pl.Series]], core: dict[str, pl.Series], spec: CohortSpec, report: IngestReport
+) -> dict[str, tuple[str, pl.Series]]:
+    """Extras that restate the outcome: dropped and reported, unless the spec keeps them."""
+    by_source = {source: values for source, values in extras.values()}
+    found = find_outcome_proxies(by_source, core["vital_status_event"], core["survival_months"])
+    report.outcome_proxies.update(found)
+    kept = {c for c in found if spec.keeps_proxy(c)}
+    report.outcome_proxies_kept = bool(found) and kept == set(found)
+    return {name: (source, values) for name, (source, values) in extras.items() if source not in set(found) - kept}
+
+
+def _oncotree_extras(codes: pl.Series, report: IngestReport, taken: set[str]) -> dict[str, tuple[str, pl.Series]]:
+    """Main type and tissue of the curated OncoTree table; unknown codes counted in the report."""
+    known = oncotree_codes()
+    present = codes.drop_nulls().cast(pl.String)
+    if present.len() == 0:
+        return {}
+    unknown = present.filter(~present.is_in(list(known))).value_counts()
+    report.unknown_cancer_codes.update(dict(unknown.iter_rows()))
+    text = codes.cast(pl.String)
+    out = {}
+    for index, name in enumerate(("oncotree_main_type", "oncotree_tissue")):
+        if name in taken:
+            continue
+        lookup = {code: pair[index] for code, pair in known.items()}
+        values = text.replace_strict(lookup, default=None, return_dtype=pl.String).cast(pl.Categorical)
+        out[name] = (name, values.alias(name))
+    return out

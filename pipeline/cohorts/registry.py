@@ -24,7 +24,7 @@ SCHEMA_NAMES = frozenset(c.name for c in CORE_COLUMNS)
 SOURCE_KINDS = ("survset", "cbioportal", "table")
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "config" / "cohorts.yaml"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_ENTRY_KEYS = {"description", "source", "spec", "protected", "causal_graph", "options"}
+_ENTRY_KEYS = {"description", "source", "spec", "protected", "causal_graph", "options", "public"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class CohortEntry:
     protected: tuple[str, ...] = ()
     causal_graph: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # parent -> direct children
     options: Mapping[str, Any] = field(default_factory=dict)
+    # A public source (its ids are published) may use the public default salt; others get a
+    # private random salt. SurvSet datasets are public; other kinds must say `public: true`.
+    public: bool = False
 
     def descendants(self, column: str) -> list[str]:
         """Every column the causal graph says depends on ``column``, directly or not."""
@@ -122,6 +125,7 @@ def _parse_entry(name: str, body: Mapping[str, Any], path: Path) -> CohortEntry:
         protected=protected,
         causal_graph=_causal_graph(body.get("causal_graph") or {}, known={*SCHEMA_NAMES, *spec.columns}, where=where),
         options=dict(body.get("options") or {}),
+        public=bool(body.get("public", kind == "survset")),
     )
 
 

@@ -14,6 +14,14 @@ A spec is declarative (YAML in the registry or beside a CSV/Parquet file):
     drop: [fac_num_co]                  # source columns never to carry over
     keep_extras: true                   # carry remaining columns as typed extras
     strip_prefixes: [num_, fac_]        # removed from extra column names
+    missing_survival: drop              # drop (default: leave out and count) | error
+    drop_identifiers: false             # true: drop every detected identifier/date column
+    keep_outcome_proxies: false         # true, or a list of source columns, to keep them
+    samples: data_clinical_sample.txt   # table route: sample file (relative to the table)
+    mutations: data_mutations.txt       # table route: MAF (needs samples)
+
+Expressions (``filter`` and SQL mappings) are checked by :mod:`pipeline.cohorts.safe_sql`
+when the spec is parsed, before any data is read.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.cohorts.safe_sql import check_expression
 from pipeline.errors import CohortDataError
 from pipeline.schema import CORE_BY_NAME
 
@@ -36,8 +45,14 @@ SURVIVAL_UNITS_TO_MONTHS = {
 }
 _SPEC_KEYS = {
     "id_column", "filter", "columns", "values", "survival_unit", "drop", "keep_extras",
-    "strip_prefixes",
+    "strip_prefixes", "missing_survival", "drop_identifiers", "keep_outcome_proxies", "samples", "mutations",
 }  # fmt: skip
+MISSING_SURVIVAL = ("drop", "error")
+
+
+def looks_like_column(text: str) -> bool:
+    """A bare column name (letters, digits, underscores) rather than an expression."""
+    return text.replace("_", "").isalnum()
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,11 @@ class CohortSpec:
     drop: tuple[str, ...] = ()
     keep_extras: bool = True
     strip_prefixes: tuple[str, ...] = ()
+    missing_survival: str = "drop"
+    drop_identifiers: bool = False
+    keep_outcome_proxies: bool | tuple[str, ...] = False
+    samples: str | None = None
+    mutations: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, origin: str) -> CohortSpec:
@@ -78,6 +98,12 @@ class CohortSpec:
                 file=origin,
                 value=unit,
             )
+        _check_expressions(raw, columns, origin)
+        missing_survival = raw.get("missing_survival", "drop")
+        if missing_survival not in MISSING_SURVIVAL:
+            raise CohortDataError(f"missing_survival must be one of {MISSING_SURVIVAL}", file=origin,
+                                  value=missing_survival)  # fmt: skip
+        keep = raw.get("keep_outcome_proxies", False)
         return cls(
             id_column=raw.get("id_column", "patient_id"),
             columns=columns,
@@ -87,6 +113,11 @@ class CohortSpec:
             drop=tuple(raw.get("drop") or ()),
             keep_extras=bool(raw.get("keep_extras", True)),
             strip_prefixes=tuple(raw.get("strip_prefixes") or ()),
+            missing_survival=missing_survival,
+            drop_identifiers=bool(raw.get("drop_identifiers", False)),
+            keep_outcome_proxies=tuple(keep) if isinstance(keep, list | tuple) else bool(keep),
+            samples=raw.get("samples"),
+            mutations=raw.get("mutations"),
         )
 
     @classmethod
@@ -111,4 +142,23 @@ class CohortSpec:
             drop=tuple(dict.fromkeys([*base.drop, *self.drop])),
             keep_extras=self.keep_extras and base.keep_extras,
             strip_prefixes=self.strip_prefixes or base.strip_prefixes,
+            missing_survival=self.missing_survival if self.missing_survival != "drop" else base.missing_survival,
+            drop_identifiers=self.drop_identifiers or base.drop_identifiers,
+            keep_outcome_proxies=self.keep_outcome_proxies or base.keep_outcome_proxies,
+            samples=self.samples or base.samples,
+            mutations=self.mutations or base.mutations,
         )
+
+    def keeps_proxy(self, column: str) -> bool:
+        """Whether the spec keeps this outcome-proxy column on purpose."""
+        keep = self.keep_outcome_proxies
+        return keep is True or (isinstance(keep, tuple) and column in keep)
+
+
+def _check_expressions(raw: Mapping[str, Any], columns: Mapping[str, Any], origin: str) -> None:
+    """Refuse unsafe SQL before anything is read."""
+    if raw.get("filter") is not None:
+        check_expression(raw["filter"], origin=origin, key="filter")
+    for name, mapping in columns.items():
+        if isinstance(mapping, str) and not looks_like_column(mapping):
+            check_expression(mapping, origin=origin, key=name)
