@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -9,16 +10,19 @@ import dagster as dg
 from assets import checks, ingestion, release, stress, synthesis, validation
 from assets.partitions import cohort_partitions, model_partitions
 from assets.resources import (
-    AssetFilesResource,
+    PROJECT_ROOT,
     CohortRegistryResource,
-    ModelStoreResource,
     PolarsParquetIOManager,
     ReleaseStoreResource,
+    RulesResource,
     SynthesizerIOManager,
     ValidationConfigResource,
     WarehouseResource,
-    default_data_dir,
 )
+from pipeline.cohorts.identifiers import DEFAULT_SALT
+from pipeline.cohorts.registry import registry_path
+from pipeline.rules import DEFAULT_RULES
+from pipeline.validation.gates import DEFAULT_CONFIG
 
 main_job = dg.define_asset_job(
     "oncobench_main",
@@ -30,13 +34,13 @@ synthesis_job = dg.define_asset_job(
     "oncobench_synthesis",
     selection=dg.AssetSelection.groups(synthesis.SYNTHESIS),
     partitions_def=model_partitions,
-    description="Fit one synthesizer on one training split and sample a synthetic cohort; gates run as checks.",
+    description="Fit one synthesizer on one training split and sample a synthetic cohort (GX-checked).",
 )
 validation_job = dg.define_asset_job(
     "oncobench_validation",
     selection=dg.AssetSelection.groups(validation.VALIDATION),
     partitions_def=model_partitions,
-    description="Every validation metric of one synthetic cohort into DuckDB, gates recorded even when they fail.",
+    description="Every validation metric of one synthetic cohort into DuckDB; the gate verdict is a check on it.",
 )
 
 stress_job = dg.define_asset_job(
@@ -53,21 +57,31 @@ release_job = dg.define_asset_job(
 )
 
 
+def _setting(variable: str, default: Path | str) -> str:
+    """An environment variable's value, read once here when the definitions are built."""
+    return os.environ.get(variable) or str(default)
+
+
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
-    """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``)."""
-    data = Path(data_dir or default_data_dir())
+    """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``).
+
+    The only place resources are built and environment variables read: ``ONCOBENCH_DATA_DIR``,
+    ``ONCOBENCH_REGISTRY``, ``ONCOBENCH_VALIDATION``, ``ONCOBENCH_RULES``, ``ONCOBENCH_ID_SALT``.
+    """
+    data = Path(data_dir or _setting("ONCOBENCH_DATA_DIR", PROJECT_ROOT / "data"))
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release]),
         asset_checks=dg.load_asset_checks_from_modules([checks]),
         jobs=[main_job, synthesis_job, validation_job, stress_job, release_job],
         resources={
-            "registry": CohortRegistryResource(),
-            "validation_config": ValidationConfigResource(),
+            "registry": CohortRegistryResource(
+                path=str(registry_path()), id_salt=_setting("ONCOBENCH_ID_SALT", DEFAULT_SALT)
+            ),
+            "validation_config": ValidationConfigResource(path=_setting("ONCOBENCH_VALIDATION", DEFAULT_CONFIG)),
+            "rules": RulesResource(path=_setting("ONCOBENCH_RULES", DEFAULT_RULES)),
             "warehouse": WarehouseResource(path=str(data / "warehouse.duckdb")),
             "io_manager": PolarsParquetIOManager(base_dir=str(data / "assets")),
             "model_io_manager": SynthesizerIOManager(base_dir=str(data / "models")),
-            "models": ModelStoreResource(base_dir=str(data / "models")),
-            "asset_files": AssetFilesResource(base_dir=str(data / "assets")),
             "releases": ReleaseStoreResource(root=str(data / "releases")),
         },
     )

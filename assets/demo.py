@@ -64,19 +64,15 @@ def run_all(instance: dg.DagsterInstance, synthesizers: tuple[str, ...] = DEMO_S
 
 def print_scoreboard() -> None:
     """Headline metrics and gate outcome of every validated synthetic cohort, from DuckDB."""
-    from assets.resources import WarehouseResource
-
-    board = WarehouseResource().get().query(SCOREBOARD_SQL)
+    board = defs.resources["warehouse"].get().query(SCOREBOARD_SQL)
     with pl.Config(tbl_rows=50, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(board)
 
 
 def release(instance: dg.DagsterInstance) -> bool:
     """Write the release of config/release.yaml (skipped, with a message, if that version exists)."""
-    from assets.resources import ReleaseStoreResource
-
     settings = load_release_settings()
-    target = Path(ReleaseStoreResource().root) / settings.version
+    target = Path(defs.resources["releases"].root) / settings.version
     if target.exists():
         print(f"release {settings.version} already exists at {target}; bump `version` in config/release.yaml")
         return True

@@ -5,17 +5,17 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from assets.ingestion import harmonized_cohort
 from assets.metadata import table
 from assets.resources import (
-    AssetFilesResource,
+    BY_PARTITION,
     CohortRegistryResource,
-    ModelStoreResource,
     ReleaseStoreResource,
     ValidationConfigResource,
     WarehouseResource,
 )
 from assets.stress import stress_suite
-from assets.synthesis import synthetic_cohort
+from assets.synthesis import synthesizer_model, synthetic_cohort
 from assets.validation import validation_metrics
 from pipeline import audit
 from pipeline.fingerprint import frame_fingerprint
@@ -23,6 +23,7 @@ from pipeline.release.build import CohortCandidate, ReleaseOptions, build_releas
 from pipeline.release.dvc import is_dvc_repo, track_release
 from pipeline.release.records import record_release
 from pipeline.release.settings import load_release_settings
+from pipeline.synthesis.base import Synthesizer
 
 RELEASE = "release"
 
@@ -34,18 +35,36 @@ class ReleaseConfig(dg.Config):
     synthesizer: str = ""
 
 
-@dg.asset(group_name=RELEASE, kinds={"dvc", "duckdb"}, deps=[synthetic_cohort, validation_metrics, stress_suite])
+def _every_partition(asset: dg.AssetsDefinition) -> dg.AssetIn:
+    """Read every materialized partition of ``asset`` as ``{partition_key: value}``."""
+    return dg.AssetIn(key=asset.key, metadata=BY_PARTITION)
+
+
+@dg.asset(
+    group_name=RELEASE,
+    kinds={"dvc", "duckdb"},
+    ins={
+        "harmonized": _every_partition(harmonized_cohort),
+        "models": _every_partition(synthesizer_model),
+        "synthetic": _every_partition(synthetic_cohort),
+        "metrics": _every_partition(validation_metrics),
+        "stress": _every_partition(stress_suite),
+    },
+)
 def benchmark_release(
     context: dg.AssetExecutionContext,
     config: ReleaseConfig,
     registry: CohortRegistryResource,
     validation_config: ValidationConfigResource,
     warehouse: WarehouseResource,
-    models: ModelStoreResource,
-    asset_files: AssetFilesResource,
     releases: ReleaseStoreResource,
+    harmonized: dict[str, pl.DataFrame],
+    models: dict[str, Synthesizer],
+    synthetic: dict[str, pl.DataFrame],
+    metrics: dict[str, pl.DataFrame],
+    stress: dict[str, pl.DataFrame],
 ) -> dg.MaterializeResult:
-    """Writes data/releases/<version>/ once (train/test splits, stress suites, metrics, manifest,
+    """Writes data/releases/VERSION/ once (train/test splits, stress suites, metrics, manifest,
     datasheet, audit log) for every cohort whose synthetic cohort passed all gates; tracks it with DVC."""
     settings = load_release_settings()
     version = config.version or settings.version
@@ -53,18 +72,17 @@ def benchmark_release(
     candidates = []
     for entry in registry.load().entries:
         key = f"{entry.name}|{synthesizer}"
-        real = asset_files.read("harmonized_cohort", entry.name)
-        model = models.load(entry.name, synthesizer)
+        real, model = harmonized.get(entry.name), models.get(key)
         candidates.append(
             CohortCandidate(
                 cohort=entry.name,
                 synthesizer=synthesizer,
-                synthetic=asset_files.read("synthetic_cohort", key),
-                stress_suite=asset_files.read("stress_suite", entry.name),
-                metrics=asset_files.read("validation_metrics", key),
+                synthetic=synthetic.get(key),
+                stress_suite=stress.get(entry.name),
+                metrics=metrics.get(key),
                 input_fingerprint=frame_fingerprint(real) if real is not None else "missing",
-                parameters=model.report.params,
-                seeds={"training": model.report.seed},
+                parameters=model.report.params if model is not None else {},
+                seeds={"training": model.report.seed} if model is not None else {},
                 description=entry.description,
             )
         )

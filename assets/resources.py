@@ -1,131 +1,144 @@
-"""Small configurable resources: where data lives, the registry, the warehouse."""
+"""Small configurable resources: where data lives, the registry, the warehouse, the IO managers.
+
+Every path and setting is filled in by ``assets.definitions.build_definitions`` (from config or
+environment variables); nothing here reads the environment.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
-from pipeline.cohorts.identifiers import DEFAULT_SALT
-from pipeline.cohorts.registry import CohortRegistry, load_registry, registry_path
+from assets.partitions import cached_registry
+from pipeline.cohorts.registry import CohortRegistry
 from pipeline.io import write_parquet_atomic
-from pipeline.validation.gates import DEFAULT_CONFIG, ValidationConfig, load_validation_config
+from pipeline.rules import Rule, load_rules
+from pipeline.validation.gates import ValidationConfig, load_validation_config
 from pipeline.warehouse import Warehouse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def default_data_dir() -> str:
-    """``$ONCOBENCH_DATA_DIR`` or the repository's ``data/``."""
-    return os.environ.get("ONCOBENCH_DATA_DIR", str(PROJECT_ROOT / "data"))
-
-
 class CohortRegistryResource(dg.ConfigurableResource):
     """The cohort registry and the salt used to hash patient ids."""
 
-    path: str = str(registry_path())
-    id_salt: str = os.environ.get("ONCOBENCH_ID_SALT", DEFAULT_SALT)
+    path: str
+    id_salt: str
 
     def load(self) -> CohortRegistry:
-        return load_registry(Path(self.path))
+        return cached_registry(self.path)
 
 
 class ValidationConfigResource(dg.ConfigurableResource):
     """Validation settings and release gates (``config/validation.yaml`` by default)."""
 
-    path: str = os.environ.get("ONCOBENCH_VALIDATION", str(DEFAULT_CONFIG))
+    path: str
 
     def load(self) -> ValidationConfig:
         return load_validation_config(self.path)
 
 
+class RulesResource(dg.ConfigurableResource):
+    """The clinical plausibility rules (``config/plausibility_rules.yaml`` by default)."""
+
+    path: str
+
+    def load(self) -> list[Rule]:
+        return load_rules(self.path)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file (``data/warehouse.duckdb`` by default)."""
 
-    path: str = str(Path(default_data_dir()) / "warehouse.duckdb")
+    path: str
 
     def get(self) -> Warehouse:
         return Warehouse(self.path)
 
 
-class PolarsParquetIOManager(dg.ConfigurableIOManager):
-    """Stores polars frames as ``<base_dir>/<asset>/<partition>.parquet``, written atomically."""
+class ReleaseStoreResource(dg.ConfigurableResource):
+    """Where releases are written (``data/releases``) and the repository that tracks them with DVC."""
 
-    base_dir: str = str(Path(default_data_dir()) / "assets")
+    root: str
+    repo: str = str(PROJECT_ROOT)
 
-    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        key = "/".join(context.asset_key.path)
+
+class _PartitionFileIOManager(dg.ConfigurableIOManager):
+    """One file per asset partition: ``<base_dir>/<asset>/<partition>.<suffix>``.
+
+    An input declared with ``BY_PARTITION`` metadata (a cohort-partitioned asset reading every
+    synthesizer of its cohort, or the release reading every cohort) loads as
+    ``{partition_key: value}`` with only the partitions that were materialized.
+    """
+
+    base_dir: str
+
+    suffix: str = "parquet"
+
+    def _file(self, asset_key: dg.AssetKey, partition: str) -> Path:
+        name = partition.replace("|", "__")
+        return Path(self.base_dir, *asset_key.path) / f"{name}.{self.suffix}"
+
+    def _output_path(self, context: dg.OutputContext) -> Path:
         partition = context.asset_partition_key if context.has_asset_partitions else "all"
-        return Path(self.base_dir) / key / f"{partition.replace('|', '__')}.parquet"
+        return self._file(context.asset_key, partition)
+
+    def _write(self, obj, path: Path) -> Path:
+        raise NotImplementedError
+
+    def _read(self, path: Path):
+        raise NotImplementedError
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         if obj is None:
             return
-        path = write_parquet_atomic(obj, self._path(context))
+        path = self._write(obj, self._output_path(context))
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext):
-        import polars as pl
+        if not context.has_asset_partitions:
+            return self._read_or_fail(context, self._file(context.asset_key, "all"))
+        keys = context.asset_partition_keys
+        if not _by_partition(context):
+            return self._read_or_fail(context, self._file(context.asset_key, context.asset_partition_key))
+        files = {str(key): self._file(context.asset_key, str(key)) for key in keys}
+        return {key: self._read(path) for key, path in files.items() if path.exists()}
 
-        path = self._path(context)
+    def _read_or_fail(self, context: dg.InputContext, path: Path):
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist: materialize {context.asset_key.to_user_string()} first")
+        return self._read(path)
+
+
+BY_PARTITION = {"load": "by_partition"}
+"""``dg.AssetIn(metadata=BY_PARTITION)``: load the input as ``{partition_key: value}``."""
+
+
+def _by_partition(context: dg.InputContext) -> bool:
+    return (context.definition_metadata or {}).get("load") == "by_partition"
+
+
+class PolarsParquetIOManager(_PartitionFileIOManager):
+    """Stores polars frames as Parquet, written atomically."""
+
+    def _write(self, obj: pl.DataFrame, path: Path) -> Path:
+        return write_parquet_atomic(obj, path)
+
+    def _read(self, path: Path) -> pl.DataFrame:
         return pl.read_parquet(path)
 
 
-def model_path(base_dir: str, cohort: str, synthesizer: str) -> Path:
-    """Where the fitted ``synthesizer`` of ``cohort`` is kept."""
-    return Path(base_dir) / "synthesizer_model" / f"{cohort}__{synthesizer}.pkl"
+class SynthesizerIOManager(_PartitionFileIOManager):
+    """Stores fitted synthesizers through ``Synthesizer.save`` / ``Synthesizer.load``."""
 
+    suffix: str = "pkl"
 
-class ModelStoreResource(dg.ConfigurableResource):
-    """Read access to fitted synthesizers, for assets partitioned by cohort only (stress_suite)."""
+    def _write(self, obj, path: Path) -> Path:
+        return obj.save(path)
 
-    base_dir: str = str(Path(default_data_dir()) / "models")
-
-    def load(self, cohort: str, synthesizer: str):
+    def _read(self, path: Path):
         from pipeline.synthesis.base import Synthesizer
 
-        path = model_path(self.base_dir, cohort, synthesizer)
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist: materialize synthesizer_model {cohort}|{synthesizer}")
         return Synthesizer.load(path)
-
-
-class AssetFilesResource(dg.ConfigurableResource):
-    """Read stored asset values by partition, for the release (which gathers every partition it needs)."""
-
-    base_dir: str = str(Path(default_data_dir()) / "assets")
-
-    def read(self, asset: str, partition: str):
-        import polars as pl
-
-        path = Path(self.base_dir) / asset / f"{partition.replace('|', '__')}.parquet"
-        return pl.read_parquet(path) if path.exists() else None
-
-
-class ReleaseStoreResource(dg.ConfigurableResource):
-    """Where releases are written (``data/releases``) and the repository that tracks them with DVC."""
-
-    root: str = str(Path(default_data_dir()) / "releases")
-    repo: str = str(PROJECT_ROOT)
-
-
-class SynthesizerIOManager(dg.ConfigurableIOManager):
-    """Stores fitted synthesizers as ``<base_dir>/<asset>/<cohort>__<synthesizer>.pkl``."""
-
-    base_dir: str = str(Path(default_data_dir()) / "models")
-
-    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        key = "/".join(context.asset_key.path)
-        return Path(self.base_dir) / key / f"{context.asset_partition_key.replace('|', '__')}.pkl"
-
-    def handle_output(self, context: dg.OutputContext, obj) -> None:
-        path = obj.save(self._path(context))
-        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
-
-    def load_input(self, context: dg.InputContext):
-        from pipeline.synthesis.base import Synthesizer
-
-        return Synthesizer.load(self._path(context))

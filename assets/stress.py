@@ -5,11 +5,11 @@ import polars as pl
 
 from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
-from assets.resources import CohortRegistryResource, ModelStoreResource, WarehouseResource
+from assets.resources import BY_PARTITION, CohortRegistryResource, RulesResource, WarehouseResource
 from assets.synthesis import synthesizer_model
 from pipeline import audit
-from pipeline.stress.rules import load_rules
 from pipeline.stress.suite import StressSettings, build_stress_suite
+from pipeline.synthesis.base import Synthesizer
 from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
 
 STRESS = "stress"
@@ -29,30 +29,41 @@ class StressConfig(dg.Config):
     partitions_def=cohort_partitions,
     group_name=STRESS,
     kinds={"polars", "duckdb"},
-    deps=[dg.AssetDep(synthesizer_model, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("cohort"))],
+    ins={
+        "models": dg.AssetIn(
+            key=synthesizer_model.key,
+            partition_mapping=dg.MultiToSingleDimensionPartitionMapping("cohort"),
+            metadata=BY_PARTITION,
+        )
+    },
 )
 def stress_suite(
     context: dg.AssetExecutionContext,
     config: StressConfig,
     registry: CohortRegistryResource,
-    models: ModelStoreResource,
+    rules: RulesResource,
     warehouse: WarehouseResource,
     training_cohort: pl.DataFrame,
+    models: dict[str, Synthesizer],
 ) -> pl.DataFrame:
     """Twins for every protected attribute, rare-cell and extreme cases, subgroup upsampling.
 
-    Rows are tagged by `stress_type` (twin / edge_case / upsample); every row passed the
+    Drawn from the cohort's fitted `synthesizer_model` of the configured synthesizer (flow by
+    default). Rows are tagged by `stress_type` (twin / edge_case / upsample); every row passed the
     plausibility rules of config/plausibility_rules.yaml. Counts per type and target and rule
     violations per dataset go to the DuckDB tables `stress_counts` and `rule_violations`.
     """
     cohort = context.partition_key
+    key = f"{cohort}|{config.synthesizer}"
+    if key not in models:
+        raise dg.Failure(f"no fitted synthesizer_model {key}: materialize it first (found {sorted(models)})")
     entry = registry.load().get(cohort)
     suite = build_stress_suite(
         training_cohort,
-        models.load(cohort, config.synthesizer),
+        models[key],
         protected=list(entry.protected),
         descendants={a: entry.descendants(a) for a in entry.protected},
-        rules=load_rules(),
+        rules=rules.load(),
         settings=StressSettings(
             base_rows=config.base_rows, rare_k=config.rare_k, rows_per_cell=config.rows_per_cell, seed=config.seed
         ),

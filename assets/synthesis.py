@@ -1,19 +1,16 @@
 """Synthesis assets: synthesizer_model -> synthetic_cohort, partitioned by cohort x synthesizer."""
 
-import time
-
 import dagster as dg
 import polars as pl
 import yaml
 
 from assets.metadata import markdown_preview, png
 from assets.partitions import model_partitions
-from assets.resources import CohortRegistryResource, WarehouseResource
+from assets.resources import CohortRegistryResource, RulesResource, WarehouseResource
 from pipeline import audit
 from pipeline.plots import loss_curve_png
-from pipeline.stress.rules import enforce_rules, load_rules
 from pipeline.synthesis.base import Synthesizer
-from pipeline.synthesis.catalog import make_synthesizer
+from pipeline.synthesis.stage import fit_synthesizer, sample_cohort
 
 SYNTHESIS = "synthesis"
 
@@ -45,16 +42,20 @@ def synthesizer_model(
 ) -> Synthesizer:
     """A synthesizer fitted on the training split (never the holdout); its parameters, seed and losses."""
     cohort, name = _keys(context)
-    overrides = config.overrides()
-    if name == "flow":  # the registry's protected attributes become conditions (twins, upsampling)
-        overrides.setdefault("extra_context", list(registry.load().get(cohort).protected))
-    synthesizer = make_synthesizer(name, profile=config.profile, **overrides)
 
     def log_progress(epoch: int, total: int, loss: float) -> None:
         if epoch == total or epoch % max(1, total // 10) == 0:
             context.log.info(f"{cohort}/{name}: epoch {epoch}/{total}, loss {loss:.4f}")
 
-    synthesizer.fit(training_cohort, seed=config.seed, progress=log_progress)
+    synthesizer = fit_synthesizer(
+        training_cohort,
+        synthesizer=name,
+        profile=config.profile,
+        seed=config.seed,
+        protected=registry.load().get(cohort).protected,
+        overrides=config.overrides(),
+        progress=log_progress,
+    )
     report = synthesizer.report
     trained = {"params": report.params, "seed": report.seed, "rows": report.n_rows, "run_id": context.run_id}
     audit.append(warehouse.get(), "training", f"{cohort}|{name}", trained)
@@ -77,29 +78,24 @@ def synthesizer_model(
 def synthetic_cohort(
     context: dg.AssetExecutionContext,
     config: SynthesisConfig,
+    rules: RulesResource,
     synthesizer_model: Synthesizer,
 ) -> pl.DataFrame:
-    """Synthetic patients in the harmonized schema, every row within the schema's hard limits."""
+    """Synthetic patients in the harmonized schema, every row within the schema's hard limits and
+    the plausibility rules (rule-breaking rows are redrawn)."""
     cohort, name = _keys(context)
-    rows = config.rows or synthesizer_model.report.n_rows  # default: as many rows as the real cohort
-    started = time.perf_counter()
-    frame = synthesizer_model.sample(rows, seed=config.seed + 1)
-    report = synthesizer_model.last_sample
-    frame, rules = enforce_rules(
-        frame,
-        load_rules(),
-        redraw=lambda n, round_number: synthesizer_model.sample(n, seed=config.seed + 1000 + round_number),
-    )
-    seconds = time.perf_counter() - started
-    context.log.info(f"{cohort}/{name}: sampled {rows} rows in {seconds:.1f}s, {report.n_repaired_rows} repaired")
+    rows = config.rows or synthesizer_model.report.n_rows  # default: as many rows as the training split
+    result = sample_cohort(synthesizer_model, rows, seed=config.seed, rules=rules.load())
+    repaired = result.sample.n_repaired_rows
+    context.log.info(f"{cohort}/{name}: sampled {rows} rows in {result.seconds:.1f}s, {repaired} repaired")
     context.add_output_metadata(
         {
-            "dagster/row_count": frame.height,
-            "sampling_seconds": round(seconds, 3),
-            "rows_repaired": report.n_repaired_rows,
-            "repaired_by_column": dg.MetadataValue.json(report.repaired_by_column),
-            "rule_violations_redrawn": dg.MetadataValue.json({k: v for k, v in rules.violations.items() if v}),
-            "preview": markdown_preview(frame.drop("patient_id")),
+            "dagster/row_count": result.frame.height,
+            "sampling_seconds": round(result.seconds, 3),
+            "rows_repaired": repaired,
+            "repaired_by_column": dg.MetadataValue.json(result.sample.repaired_by_column),
+            "rule_violations_redrawn": dg.MetadataValue.json({k: v for k, v in result.rules.violations.items() if v}),
+            "preview": markdown_preview(result.frame.drop("patient_id")),
         }
     )
-    return frame
+    return result.frame

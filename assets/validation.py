@@ -8,16 +8,30 @@ from assets.partitions import model_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
 from pipeline import audit
 from pipeline.validation.columns import column_kinds
-from pipeline.validation.gates import describe_failures
 from pipeline.validation.plots import km_overlay_png, marginals_png, pair_gap_png, representation_png
-from pipeline.validation.suite import headline_scores, metric_table, run_validation
+from pipeline.validation.suite import headline_scores, validate_cohort
 
 VALIDATION = "validation"
 METRICS_TABLE = "validation_metrics"
 ARM_COLUMN = "cancer_related_medication"
 
 
-@dg.asset(partitions_def=model_partitions, group_name=VALIDATION, kinds={"duckdb", "polars"})
+GATES_CHECK = "passes_release_gates"
+
+
+@dg.asset(
+    partitions_def=model_partitions,
+    group_name=VALIDATION,
+    kinds={"duckdb", "polars"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            GATES_CHECK,
+            asset="validation_metrics",
+            description="Every gate of config/validation.yaml holds on this metric table (the release reads the same "
+            "verdict: a cohort that fails is withheld). A failed gate is an outcome, not a failed run.",
+        )
+    ],
+)
 def validation_metrics(
     context: dg.AssetExecutionContext,
     registry: CohortRegistryResource,
@@ -26,53 +40,62 @@ def validation_metrics(
     training_cohort: pl.DataFrame,
     holdout_cohort: pl.DataFrame,
     synthetic_cohort: pl.DataFrame,
-) -> pl.DataFrame:
+):  # a MaterializeResult carrying the frame (an annotation would make Dagster type-check it as Nothing)
     """The long metric table of one synthetic cohort against its real holdout, gates applied.
 
     Written to the DuckDB table `validation_metrics` (replacing this cohort x synthesizer) and
-    kept as Parquet for releases. Gate failures are recorded here, not raised: the blocking
-    check on `synthetic_cohort` is what stops a failing cohort.
+    kept as Parquet for releases. The check `passes_release_gates` reads its verdict from this table.
     """
     keys = context.partition_key.keys_by_dimension
     cohort, synthesizer = keys["cohort"], keys["synthesizer"]
-    config = validation_config.load()
-    protected = list(registry.load().get(cohort).protected)
-    metrics = run_validation(
+    result = validate_cohort(
         training_cohort,
         holdout_cohort,
         synthetic_cohort,
-        protected=protected,
-        settings=config.settings,
+        protected=list(registry.load().get(cohort).protected),
+        config=validation_config.load(),
+        cohort=cohort,
+        synthesizer=synthesizer,
+        run_id=context.run_id,
         progress=lambda step: context.log.info(f"{cohort}/{synthesizer}: {step}"),
     )
-    frame = metric_table(metrics, config, cohort=cohort, synthesizer=synthesizer, run_id=context.run_id)
+    frame, version = result.table, result.config.version
     store = warehouse.get()
     store.replace_rows(
         METRICS_TABLE, frame.drop("cohort", "synthesizer"), {"cohort": cohort, "synthesizer": synthesizer}
     )
-    failures = describe_failures(frame)
-    outcome = {"config_version": config.version, "failed_gates": failures, "run_id": context.run_id}
+    outcome = {"config_version": version, "failed_gates": result.failures, "run_id": context.run_id}
     audit.append(store, "validation", f"{cohort}|{synthesizer}", outcome)
-    for line in failures:
+    for line in result.failures:
         context.log.warning(f"{cohort}/{synthesizer}: gate failed: {line}")
     kinds = column_kinds(training_cohort, synthetic_cohort)
     group = ARM_COLUMN if ARM_COLUMN in kinds.categorical else None
-    context.add_output_metadata(
-        {
+    gates = table(result.gates)
+    return dg.MaterializeResult(
+        value=frame,
+        metadata={
             "dagster/row_count": frame.height,
-            "config_version": config.version,
+            "config_version": version,
             **{k: v for k, v in headline_scores(frame).items() if v is not None},
-            "failed_gates": dg.MetadataValue.json(failures),
-            "gates": table(
-                frame.filter(pl.col("gate")).select(
-                    "family", "metric", "target", "value", "threshold", "bound", "passed"
-                )
-            ),
+            "failed_gates": dg.MetadataValue.json(result.failures),
+            "gates": gates,
             "marginals": png(marginals_png(holdout_cohort, synthetic_cohort, kinds), "marginals real vs synthetic"),
             "pair_trend_gaps": png(pair_gap_png(frame), "pair-trend gap heatmap"),
             "kaplan_meier": png(km_overlay_png(holdout_cohort, synthetic_cohort, group), "Kaplan-Meier overlay"),
             "representation": png(representation_png(frame), "subgroup representation"),
             "warehouse": dg.MetadataValue.path(str(store.path)),
-        }
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=GATES_CHECK,
+                passed=result.passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=result.verdict(),
+                metadata={
+                    "config_version": version,
+                    "failed_gates": dg.MetadataValue.json(result.failures),
+                    "gates": gates,
+                },
+            )
+        ],
     )
-    return frame

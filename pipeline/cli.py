@@ -12,10 +12,12 @@ import polars as pl
 
 from pipeline.cohorts.identifiers import id_salt
 from pipeline.cohorts.load import harmonize_entry, read_raw, resolve_source
-from pipeline.cohorts.registry import load_registry, registry_path
+from pipeline.cohorts.registry import CohortEntry, load_registry, registry_path
 from pipeline.errors import OncoBenchError
+from pipeline.harmonized import read_harmonized
 from pipeline.io import write_parquet_atomic
 from pipeline.profile import cohort_summary, subgroup_attributes, subgroup_counts
+from pipeline.subgroups import default_protected
 
 DEFAULT_REPO = os.environ.get("ONCOBENCH_REPO", str(Path(__file__).resolve().parents[1]))
 
@@ -30,9 +32,26 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    from pipeline.cohorts.load import describe_source
+    from pipeline.cohorts.report import IngestReport
+
     registry = load_registry(args.registry) if (args.registry or registry_path().exists()) else None
-    entry = resolve_source(args.source, registry=registry, spec_path=args.spec)
-    frame = harmonize_entry(read_raw(entry), entry, salt=id_salt())
+    entry = resolve_source(args.source, registry=registry, spec_path=args.spec, name=args.name)
+    out, inputs = Path(args.out).resolve(), [Path(p).resolve() for p in (args.source, args.spec) if p]
+    if any(out == p or p in out.parents for p in inputs if p.exists()):
+        raise OncoBenchError(f"--out {args.out} would overwrite or write into the input {args.source}")
+    if out.is_dir():
+        raise OncoBenchError(f"--out {args.out} is a directory; give a Parquet file path")
+    if out.exists() and not args.force:
+        raise OncoBenchError(f"--out {args.out} exists; pass --force to replace it")
+    report = IngestReport(source=describe_source(entry))  # the ingest stage (pipeline.cohorts.load.ingest)
+    frame = harmonize_entry(
+        read_raw(entry, report),
+        entry,
+        salt=id_salt(public=entry.public),
+        report=report,
+        drop_identifiers=args.drop_identifiers,
+    )
     write_parquet_atomic(frame, args.out)
     summary = cohort_summary(frame, entry.name)
     print(
@@ -43,6 +62,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     for attribute, group in counts.group_by("attribute", maintain_order=True):
         cells = ", ".join(f"{v} {n}" for v, n in group.select("value", "n").iter_rows())
         print(f"  {attribute[0]}: {cells}")
+    for line in report.lines():
+        print(f"  {line}")
     return 0
 
 
@@ -56,49 +77,83 @@ def _parse_conditions(pairs: Sequence[str]) -> dict[str, str]:
     return conditions
 
 
-def _cmd_synthesize(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def _check_output(path: Path, option: str, inputs: Sequence[Path] = ()) -> None:
+    """Refuse, before any work, an output that is a directory, an input, or in a folder we cannot write."""
+    if path.is_dir():
+        raise OncoBenchError(f"{option} {path} is a directory; give a file name")
+    if any(path.resolve() == Path(i).resolve() for i in inputs):
+        raise OncoBenchError(f"{option} {path} is also an input; write the output elsewhere")
+    folder = path.resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise OncoBenchError(f"{option} {path}: cannot write in {folder}")
 
-    from pipeline.cohorts.load import read_table
-    from pipeline.synthesis.catalog import make_synthesizer
 
-    conditions = _parse_conditions(args.condition)
-    real = read_table(args.input)
-    synthesizer = make_synthesizer(args.synthesizer, profile=args.profile)
-    with tqdm(desc=f"training {args.synthesizer}", unit="epoch", disable=None) as bar:
-
-        def advance(epoch: int, total: int, loss: float) -> None:
-            bar.total = total
-            bar.update(epoch - bar.n)
-            bar.set_postfix(loss=f"{loss:.3f}")
-
-        synthesizer.fit(real, seed=args.seed, progress=advance)
-    synthesizer.validate_conditions(conditions)  # fail before sampling, with the allowed values
-    frame = synthesizer.sample(args.rows, conditions=conditions, seed=args.seed + 1)
-    write_parquet_atomic(frame, args.out)
-    if args.save_model:
-        synthesizer.save(args.save_model)
-    report = synthesizer.last_sample
-    print(
-        f"{args.synthesizer}: fitted on {real.height} rows in {synthesizer.report.fit_seconds:.1f}s; "
-        f"sampled {frame.height} rows ({report.n_repaired_rows} repaired) -> {args.out}"
-        + (f"; model -> {args.save_model}" if args.save_model else "")
-    )
-    return 0
+def _registry_entry(frame: pl.DataFrame, registry_file: Path | None) -> CohortEntry | None:
+    """The registry entry of the frame's cohort, if the frame holds one registry cohort."""
+    cohorts = frame["cohort"].unique().drop_nulls().to_list() if "cohort" in frame.columns else []
+    if len(cohorts) != 1 or not (registry_file or registry_path().exists()):
+        return None
+    registry = load_registry(registry_file)
+    return registry.get(cohorts[0]) if cohorts[0] in registry.names else None
 
 
 def _protected_for(frame: pl.DataFrame, explicit: Sequence[str] | None, registry_file: Path | None) -> list[str]:
-    """--protected, else the registry's list for the frame's cohort, else every schema attribute present."""
-    from pipeline.schema import PROTECTED_COLUMNS
-
+    """--protected, else the asset's default: the registry's list, or the protected columns with 2+ values."""
     if explicit:
         return list(explicit)
-    cohorts = frame["cohort"].unique().to_list() if "cohort" in frame.columns else []
-    if len(cohorts) == 1 and (registry_file or registry_path().exists()):
-        registry = load_registry(registry_file)
-        if cohorts[0] in registry.names:
-            return list(registry.get(cohorts[0]).protected)
-    return [c for c in PROTECTED_COLUMNS if c in frame.columns]
+    entry = _registry_entry(frame, registry_file)
+    return default_protected(frame, entry.protected if entry else None)
+
+
+def _epoch_bar(label: str):
+    """A tqdm progress bar and the training callback that advances it."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit="epoch", disable=None)
+
+    def advance(epoch: int, total: int, loss: float) -> None:
+        bar.total = total
+        bar.update(epoch - bar.n)
+        bar.set_postfix(loss=f"{loss:.3f}")
+
+    return bar, advance
+
+
+def _cmd_synthesize(args: argparse.Namespace) -> int:
+    from pipeline.rules import load_rules
+    from pipeline.synthesis.stage import fit_synthesizer, sample_cohort
+
+    _check_output(args.out, "--out", [args.input])
+    if args.save_model:
+        _check_output(args.save_model, "--save-model", [args.input, args.out])
+    if args.rows is not None and args.rows < 1:
+        raise OncoBenchError(f"--rows must be positive, got {args.rows}")
+    conditions = _parse_conditions(args.condition)
+    rules = load_rules(args.rules)
+    real = read_harmonized(args.input, role="real cohort")
+    bar, advance = _epoch_bar(f"training {args.synthesizer}")
+    with bar:
+        model = fit_synthesizer(
+            real,
+            synthesizer=args.synthesizer,
+            profile=args.profile,
+            seed=args.seed,
+            protected=_protected_for(real, args.protected, args.registry),
+            progress=advance,
+        )
+    result = sample_cohort(model, args.rows or real.height, seed=args.seed, rules=rules, conditions=conditions)
+    write_parquet_atomic(result.frame, args.out)
+    if args.save_model:
+        model.save(args.save_model)
+    print(
+        f"{args.synthesizer}: fitted on {real.height} rows in {model.report.fit_seconds:.1f}s; "
+        f"sampled {result.frame.height} rows ({result.sample.n_repaired_rows} repaired, "
+        f"{result.rules.redrawn} redrawn for plausibility rules) -> {args.out}"
+        + (f"; model -> {args.save_model}" if args.save_model else "")
+    )
+    return 0
 
 
 def _report(subject: str, problems: Sequence[object], ok: str) -> int:
@@ -115,85 +170,81 @@ def _report(subject: str, problems: Sequence[object], ok: str) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from pipeline.cohorts.load import read_table
     from pipeline.split import split_cohort
-    from pipeline.validation.gates import describe_failures, load_validation_config
-    from pipeline.validation.suite import headline_scores, metric_table, run_validation
+    from pipeline.validation.gates import load_validation_config
+    from pipeline.validation.suite import headline_scores, validate_cohort
 
+    _check_output(args.out, "--out", [p for p in (args.real, args.synthetic, args.holdout) if p])
     config = load_validation_config(args.config)
-    real, synthetic = read_table(args.real), read_table(args.synthetic)
+    real = read_harmonized(args.real, role="real cohort")
+    synthetic = read_harmonized(args.synthetic, role="synthetic cohort")
     if args.holdout:
-        train, holdout = real, read_table(args.holdout)
+        train, holdout = real, read_harmonized(args.holdout, role="holdout cohort")
     else:
         settings = config.settings
         train, holdout = split_cohort(real, holdout_fraction=settings.holdout_fraction, seed=settings.split_seed)
-    cohort = args.cohort or (real["cohort"][0] if "cohort" in real.columns and real.height else Path(args.real).stem)
-    protected = _protected_for(real, args.protected, args.registry)
+    cohort = args.cohort or (real["cohort"][0] if "cohort" in real.columns else Path(args.real).stem)
     with tqdm(total=7, desc="validating", unit="step", disable=None) as bar:
 
         def advance(step: str) -> None:
             bar.set_postfix_str(step.split(":")[0])
             bar.update(1)
 
-        metrics = run_validation(
-            train, holdout, synthetic, protected=protected, settings=config.settings, progress=advance
+        result = validate_cohort(
+            train,
+            holdout,
+            synthetic,
+            protected=_protected_for(real, args.protected, args.registry),
+            config=config,
+            cohort=cohort,
+            synthesizer=args.synthesizer,
+            run_id="cli",
+            progress=advance,
         )
-    table = metric_table(metrics, config, cohort=cohort, synthesizer=args.synthesizer, run_id="cli")
+    table = result.table
     write_parquet_atomic(table, args.out)
     scores = headline_scores(table)
     print(f"{cohort}: {table.height} metrics -> {args.out} (gates: {config.path}, version {config.version})")
     print("  " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if v is not None and k != "gates_passed"))
-    return _report(
-        f"{cohort} gates",
-        describe_failures(table),
-        f"all {table.filter(pl.col('gate')).height} gated values within bounds",
-    )
+    return _report(f"{cohort} gates", result.failures, f"all {result.gates.height} gated values within bounds")
 
 
 def _cmd_stress(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from pipeline.cohorts.load import read_table
-    from pipeline.stress.edge_cases import cell_dimensions, draw_cells, draw_extremes, rare_cells, upsample_to_parity
-    from pipeline.stress.rules import enforce_rules, load_rules
-    from pipeline.stress.twins import make_twins
+    from pipeline.rules import load_rules
+    from pipeline.stress.suite import STRESS_KINDS, StressSettings, build_stress_suite
     from pipeline.synthesis.base import Synthesizer
 
-    data = read_table(args.data)
+    _check_output(args.out, "--out", [p for p in (args.data, args.model) if p])
     rules = load_rules(args.rules)
-    cohort = data["cohort"][0] if "cohort" in data.columns and data.height else None
-    registry = load_registry(args.registry) if (args.registry or registry_path().exists()) else None
-    entry = registry.get(cohort) if registry and cohort in registry.names else None
-    attributes = args.attribute or list(entry.protected if entry else _protected_for(data, None, args.registry))
-    if args.kind == "twins":
-        descendants = {a: entry.descendants(a) for a in attributes} if entry else {}
-        frame = make_twins(data, attributes, mode=args.mode, descendants=descendants, seed=args.seed)
-        frame, report = enforce_rules(frame, rules)
-    else:
-        if args.model is None:
-            raise OncoBenchError(
-                f"--kind {args.kind} draws from a fitted model: pass --model (from `synthesize --save-model`)"
-            )
-        model = Synthesizer.load(args.model)
-        with tqdm(total=2, desc=f"drawing {args.kind}", unit="step", disable=None) as bar:
-            if args.kind == "edge":
-                cells = rare_cells(data, cell_dimensions(data, model, attributes), args.k)
-                parts = [draw_cells(model, cells, args.rows_per_cell, args.seed)]
-                bar.update(1)
-                parts.append(draw_extremes(model, data, args.rows_per_cell, args.seed + 1))
-            else:
-                parts = [upsample_to_parity(model, data, attributes, args.seed)]
-                bar.update(1)
-            bar.update(1)
-        frame = pl.concat([p for p in parts if p.height], how="vertical") if any(p.height for p in parts) else None
-        if frame is None:
-            raise OncoBenchError(f"{args.data}: nothing to draw for --kind {args.kind} (no rare cell or subgroup gap)")
-        frame, report = enforce_rules(frame, rules)
+    data = read_harmonized(args.data, role="cohort")
+    entry = _registry_entry(data, args.registry)
+    attributes = args.attribute or _protected_for(data, None, args.registry)
+    kinds = STRESS_KINDS if args.kind == "all" else (args.kind,)
+    model = Synthesizer.load(args.model) if args.model else None
+    settings = StressSettings(
+        rare_k=args.k, rows_per_cell=args.rows_per_cell, extreme_rows=args.rows_per_cell, seed=args.seed,
+        modes=(args.mode,) if args.kind == "twins" else StressSettings().modes, kinds=kinds,
+    )  # fmt: skip
+    suite = build_stress_suite(
+        data,
+        model,
+        protected=attributes,
+        descendants={a: entry.descendants(a) for a in attributes} if entry else {},
+        rules=rules,
+        settings=settings,
+        base=data if args.kind == "twins" else None,
+        progress=lambda step: print(f"  {step} ...", file=sys.stderr, flush=True),
+    )
+    for reason in suite.skipped:
+        print(f"  skipped {reason}", file=sys.stderr)
+    frame = suite.frame
+    if frame.is_empty():
+        why = "; ".join(suite.skipped) or "no rare cell or subgroup gap"
+        raise OncoBenchError(f"{args.data}: nothing to draw for --kind {args.kind} ({why})")
     write_parquet_atomic(frame, args.out)
-    broken = {rule: n for rule, n in report.violations.items() if n}
+    broken = suite.dropped_by_rule()
     print(f"{args.kind}: {frame.height} rows -> {args.out}; rule violations dropped: {broken or 'none'}")
-    target = pl.coalesce(pl.col("changed_attribute"), pl.col("stress_cell")).alias("target")
-    for kind, label, n in frame.group_by("stress_type", target).len().sort("stress_type", "target").iter_rows():
+    for kind, label, n in suite.counts().iter_rows():
         print(f"  {kind:<9} {label}: {n}")
     return 0
 
@@ -210,21 +261,37 @@ def _cmd_pull(args: argparse.Namespace) -> int:
 
     out = args.out or Path(f"oncobench-{args.version}")
     print(f"fetching release {args.version} from {args.repo} (tag release-{args.version}) ...", flush=True)
-    path = pull_release(args.version, args.repo, out)
-    print(f"release {args.version} -> {path}: every file matches manifest.json")
+    pulled = pull_release(args.version, args.repo, out, args.manifest_sha256)
+    print(f"release {args.version} -> {pulled.path}: manifest.json and every file verified")
+    print(f"  manifest.json sha256 {pulled.manifest_sha256} (from {pulled.reference})")
+    print(f"  check it again: oncobench verify {pulled.path} --manifest-sha256 {pulled.manifest_sha256}")
     return 0
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from pipeline.release.verify import verify_release
+    from pipeline.release.references import Reference, find_references
+    from pipeline.release.verify import load_manifest, verify_release
 
-    return _report(str(args.directory), verify_release(args.directory), "every file matches manifest.json")
+    loaded = load_manifest(args.directory)
+    store = _warehouse(args)
+    references = find_references(Path(args.directory), loaded.version, store if store.path.exists() else None)
+    if args.manifest_sha256:
+        references.append(Reference("--manifest-sha256", args.manifest_sha256.lower()))
+    problems = verify_release(args.directory)
+    problems += [f"manifest.json: sha256 {loaded.sha256} does not match {r.sha256} recorded in {r.source} (edited)"
+                 for r in references if r.sha256 != loaded.sha256]  # fmt: skip
+    if not references:
+        print(f"note: manifest.json (sha256 {loaded.sha256}) is covered by no reference here; compare it with the "
+              "release's tag or .dvc file, or pass --manifest-sha256", file=sys.stderr)  # fmt: skip
+    covered = f"; manifest.json matches {', '.join(r.source for r in references)}" if references else ""
+    return _report(str(args.directory), problems, "every file matches manifest.json" + covered)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from pipeline.release.records import list_releases
 
-    table = list_releases(_warehouse(args))
+    store = _warehouse(args)
+    table = list_releases(store, args.releases or store.path.parent / "releases")
     print(table if table.height else "no releases recorded yet (run `make demo`)")
     return 0
 
@@ -239,14 +306,21 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 def _cmd_audit(args: argparse.Namespace) -> int:
     from pipeline import audit
+    from pipeline.release.anchors import exported_anchor, release_anchors
 
     if args.file:
-        problems = audit.verify_entries(audit.read_exported(args.file))
-        where = str(args.file)
+        entries = audit.read_exported(args.file)
+        anchor = exported_anchor(args.file)
+        problems = audit.verify_entries(entries) + (audit.check_anchor(entries, anchor, exact=True) if anchor else [])
+        where, anchors = str(args.file), [anchor] if anchor else []
     else:
         store = _warehouse(args)
-        problems, where = audit.verify_chain(store), str(store.path)
-    return _report(f"audit log {where}", problems, "chain intact")
+        anchors, notes = release_anchors(args.releases or store.path.parent / "releases")
+        anchors += audit.warehouse_anchors(store)
+        problems, where = [*notes, *audit.verify_chain(store, anchors)], str(store.path)
+    latest = max(anchors, key=lambda a: a.entries, default=None)
+    ok = f"chain intact up to {latest.source} ({latest.entries} entries)" if latest else "chain intact (no anchor)"
+    return _report(f"audit log {where}", problems, ok)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -272,16 +346,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="YAML spec mapping source columns to the schema",
     )
+    ingest.add_argument("--name", default=None, help="cohort name (lower_snake_case; default: the source's name)")
+    ingest.add_argument("--force", action="store_true", help="replace an existing --out file")
+    ingest.add_argument(
+        "--drop-identifiers",
+        action="store_true",
+        help="drop every detected identifier or date column of a table (listed in the report) instead of refusing",
+    )
     ingest.set_defaults(handler=_cmd_ingest)
 
     synthesize = commands.add_parser("synthesize", help="fit a synthesizer on a harmonized cohort and sample")
     synthesize.add_argument("input", type=Path, help="harmonized cohort (Parquet, e.g. from `oncobench ingest`)")
     synthesize.add_argument("--synthesizer", choices=["ctgan", "flow", "copula"], default="flow")
-    synthesize.add_argument("--rows", type=int, required=True, help="number of synthetic rows")
+    synthesize.add_argument(
+        "--rows", type=int, default=None, help="number of synthetic rows (default: as many as INPUT)"
+    )
     synthesize.add_argument("--seed", type=int, default=0)
     synthesize.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE")
     synthesize.add_argument("--profile", choices=["fast", "full"], default="full")
     synthesize.add_argument("--save-model", type=Path, default=None, help="keep the fitted model here")
+    synthesize.add_argument(
+        "--protected", nargs="+", default=None, help="attributes the flow conditions on (default: registry)"
+    )
+    synthesize.add_argument("--rules", type=Path, default=None, help="plausibility rules (rule-breaking rows redrawn)")
     synthesize.add_argument("--out", type=Path, required=True, help="output Parquet file")
     synthesize.set_defaults(handler=_cmd_synthesize)
 
@@ -302,10 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     stress = commands.add_parser("stress", help="counterfactual twins, rare edge cases or subgroup upsampling")
     stress.add_argument(
-        "data", type=Path, help="twins: synthetic patients to twin; edge/upsample: the real cohort (its cells, shares)"
+        "data", type=Path, help="twins: the patients to twin; edge/upsample/all: the real cohort (its cells, shares)"
     )
-    stress.add_argument("--kind", choices=["twins", "edge", "upsample"], required=True)
-    stress.add_argument("--model", type=Path, default=None, help="fitted synthesizer (edge, upsample)")
+    stress.add_argument(
+        "--kind", choices=["twins", "edge", "upsample", "all"], required=True, help="all: the asset's whole suite"
+    )
+    stress.add_argument("--model", type=Path, default=None, help="fitted synthesizer (edge, upsample, all)")
     stress.add_argument("--attribute", nargs="+", default=None, help="protected attributes (default: registry)")
     stress.add_argument("--mode", choices=["pure", "consistent"], default="pure", help="twins only")
     stress.add_argument("--k", type=int, default=10, help="edge: a cell with fewer real patients is rare")
@@ -319,10 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("version", help="release version, e.g. 0.1.0 (git tag release-0.1.0)")
     pull.add_argument("--repo", default=DEFAULT_REPO, help="git URL or path of the OncoBench repository")
     pull.add_argument("--out", type=Path, default=None, help="target directory (default: oncobench-VERSION)")
+    pull.add_argument("--manifest-sha256", default=None, help="expected sha256 of manifest.json (trusted source)")
     pull.set_defaults(handler=_cmd_pull)
 
     verify = commands.add_parser("verify", help="check a release directory against its manifest")
     verify.add_argument("directory", type=Path)
+    verify.add_argument("--manifest-sha256", default=None, help="expected sha256 of manifest.json (e.g. from pull)")
+    verify.add_argument("--warehouse", type=Path, default=None, help="DuckDB file whose releases row is a reference")
     verify.set_defaults(handler=_cmd_verify)
 
     for name, handler, text in (("list", _cmd_list, "releases with their headline metrics"),
@@ -332,12 +424,15 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("before")
             command.add_argument("after")
         command.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
+        if name == "list":
+            command.add_argument("--releases", type=Path, default=None, help="releases folder (default: data/releases)")
         command.set_defaults(handler=handler)
 
     audit = commands.add_parser("audit", help="the hash-chained audit log")
     audit.add_argument("action", choices=["verify"])
     audit.add_argument("--file", type=Path, default=None, help="an exported audit_log.jsonl (e.g. from a release)")
     audit.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
+    audit.add_argument("--releases", type=Path, default=None, help="releases whose anchors are checked (data/releases)")
     audit.set_defaults(handler=_cmd_audit)
     return parser
 

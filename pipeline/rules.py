@@ -12,7 +12,7 @@ import yaml
 
 from pipeline.errors import OncoBenchError
 
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "plausibility_rules.yaml"
+DEFAULT_RULES = Path(__file__).resolve().parents[1] / "config" / "plausibility_rules.yaml"
 SUSPECT_REAL_RATE = 0.01  # a rule more than 1% of real patients break is itself suspect
 MAX_REDRAW_ROUNDS = 10
 
@@ -50,8 +50,12 @@ def load_rules(path: Path | str | None = None) -> list[Rule]:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise RuleError(f"cannot read plausibility rules {path}: {error}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("rules", []), list):
+        raise RuleError(f"{path}: not a rules file (YAML with a `rules:` list, like config/plausibility_rules.yaml)")
     rules, seen = [], set()
     for i, item in enumerate(raw.get("rules") or []):
+        if not isinstance(item, dict):
+            raise RuleError(f"{path}: rule #{i + 1} is not a mapping: {item!r}")
         missing = [k for k in ("id", "description", "source", "columns", "when", "require") if not item.get(k)]
         if missing:
             raise RuleError(f"{path}: rule #{i + 1} ({item.get('id', 'no id')}) lacks {missing}")

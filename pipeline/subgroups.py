@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 
-from pipeline.validation.columns import as_labels
+from pipeline.dtypes import as_labels
+from pipeline.schema import PROTECTED_COLUMNS
 
 AGE_BAND_EDGES = (40.0, 50.0, 60.0, 70.0, 80.0)
 QUANTILE_BANDS = 5
@@ -46,3 +48,14 @@ def subgroup_labels(frame: pl.DataFrame, column: str, reference: pl.DataFrame | 
     codes = np.digitize(series.cast(pl.Float64).fill_null(np.nan).to_numpy(), edges)
     labels = np.asarray(_band_labels(edges), dtype=object)[codes]
     return pl.Series(column, labels, dtype=pl.String).set(series.is_null(), None)
+
+
+def default_protected(frame: pl.DataFrame, registered: Sequence[str] | None = None) -> list[str]:
+    """The protected attributes a stage works on unless told otherwise.
+
+    For a registry cohort, its ``protected`` list; for any other data, every protected schema
+    column that records at least two values (a column with one value cannot be compared or flipped).
+    """
+    if registered is not None:
+        return list(registered)
+    return [c for c in PROTECTED_COLUMNS if c in frame.columns and frame[c].drop_nulls().n_unique() >= 2]

@@ -14,8 +14,8 @@ import polars as pl
 
 from pipeline.schema import GENOMIC_VARIANT_PREFIX
 from pipeline.stress.tags import EDGE_CASE, UPSAMPLE, tagged
+from pipeline.subgroups import is_banded, subgroup_labels
 from pipeline.synthesis.base import Synthesizer
-from pipeline.validation.subgroups import is_banded, subgroup_labels
 
 DISEASE_COLUMNS = ("primary_cancer_condition", "cancer_stage_group")
 BIOMARKERS = (

@@ -15,7 +15,7 @@ import polars as pl
 
 from pipeline.errors import OncoBenchError
 from pipeline.stress.tags import TWIN, TWIN_MODES, stable_ids, tagged
-from pipeline.validation.subgroups import is_banded, subgroup_labels
+from pipeline.subgroups import is_banded, subgroup_labels
 
 
 class TwinError(OncoBenchError):

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
+from pipeline.dtypes import is_categorical
 from pipeline.errors import OncoBenchError
 from pipeline.schema import CORE_BY_NAME, IDENTITY_COLUMNS
 
@@ -75,7 +76,6 @@ class Synthesizer(ABC):
         self.schema: pl.Schema | None = None
         self.modelled: list[str] = []
         self.report: TrainingReport | None = None
-        self.last_sample: SampleReport | None = None
         self._support: dict[str, set[str]] = {}
         self._cohort: str | None = None
 
@@ -112,6 +112,12 @@ class Synthesizer(ABC):
 
     def sample(self, n: int, *, conditions: Mapping[str, Any] | None = None, seed: int = 0) -> pl.DataFrame:
         """``n`` synthetic rows in the input schema, every row satisfying ``conditions``."""
+        return self.sample_with_report(n, conditions=conditions, seed=seed)[0]
+
+    def sample_with_report(
+        self, n: int, *, conditions: Mapping[str, Any] | None = None, seed: int = 0
+    ) -> tuple[pl.DataFrame, SampleReport]:
+        """Like :meth:`sample`, with how many values had to be repaired to respect the schema."""
         if self.schema is None:
             raise SynthesisError(f"{self.name} must be fitted before sampling")
         if n < 1:
@@ -119,9 +125,32 @@ class Synthesizer(ABC):
         conditions = self.validate_conditions(conditions or {})
         seed_everything(seed)
         raw = self._sample(n, conditions=conditions, seed=seed)
-        frame, report = self._restore(raw, conditions, seed)
-        self.last_sample = report
-        return frame
+        return self._restore(raw, conditions, seed)
+
+    @property
+    def cohort(self) -> str | None:
+        """The cohort the synthesizer was fitted on."""
+        return self._cohort
+
+    def check_fits(self, frame: pl.DataFrame, *, source: str) -> None:
+        """Refuse ``frame`` (from ``source``) when it is another cohort or schema than the model was fitted on."""
+        if self.schema is None:
+            raise SynthesisError(f"{self.name} must be fitted before it is used on {source}")
+        cohorts = frame.get_column("cohort").unique().drop_nulls().to_list() if "cohort" in frame.columns else []
+        if self._cohort is not None and cohorts and cohorts != [self._cohort]:
+            raise SynthesisError(
+                f"{source}: the model was fitted on cohort {self._cohort!r}, the data is cohort {cohorts}"
+            )
+        different = [
+            f"{c} ({'missing' if c not in frame.columns else frame.schema[c]} vs {self.schema[c]})"
+            for c in self.modelled
+            if c not in frame.columns or frame.schema[c] != self.schema[c]
+        ]
+        if different:
+            raise SynthesisError(
+                f"{source}: not the schema the model was fitted on; columns that differ: {', '.join(different[:10])}"
+                + (f" and {len(different) - 10} more" if len(different) > 10 else "")
+            )
 
     def save(self, path: Path | str) -> Path:
         """Write the fitted synthesizer to one file (a pickle: load only files you trust)."""
@@ -160,21 +189,23 @@ class Synthesizer(ABC):
     @property
     def categorical_columns(self) -> list[str]:
         assert self.schema is not None
-        return [c for c in self.modelled if _is_categorical(self.schema[c])]
+        return [c for c in self.modelled if is_categorical(self.schema[c])]
 
     @property
     def numeric_columns(self) -> list[str]:
         assert self.schema is not None
-        return [c for c in self.modelled if not _is_categorical(self.schema[c])]
+        return [c for c in self.modelled if not is_categorical(self.schema[c])]
 
     def validate_conditions(self, conditions: Mapping[str, Any]) -> dict[str, str]:
-        """Conditions as strings; unknown columns or values list the allowed ones."""
+        """Conditions as strings (booleans as ``true``/``false``); unknown columns or values list the allowed ones."""
+        if self.schema is None:
+            raise SynthesisError(f"{self.name} must be fitted before its conditions can be checked")
         allowed = self.conditionable_columns
         checked: dict[str, str] = {}
         for column, value in conditions.items():
             if column not in allowed:
                 raise ConditionError(f"cannot condition on {column!r}; allowed columns: {allowed}")
-            text = str(value)
+            text = _boolean_text(value) if self.schema[column] == pl.Boolean else str(value)
             if text not in self._support[column]:
                 raise ConditionError(
                     f"{column}={text!r} has no support in the training data; "
@@ -199,7 +230,7 @@ class Synthesizer(ABC):
                 continue
             values, bad = _coerce_back(raw.get_column(name), dtype, self._support.get(name))
             if name in conditions:
-                values = pl.Series(name, [conditions[name]] * n).cast(dtype)
+                values, _ = _coerce_back(pl.Series(name, [conditions[name]] * n), dtype, self._support.get(name))
             values, out_of_range = _clip_to_limits(values, name)
             columns[name] = values.alias(name)
             repaired[name] = bad | out_of_range
@@ -214,8 +245,13 @@ class Synthesizer(ABC):
         return frame, report
 
 
-def _is_categorical(dtype: pl.DataType) -> bool:
-    return dtype in (pl.String, pl.Boolean) or isinstance(dtype, pl.Enum | pl.Categorical)
+BOOLEAN_TEXT = {"true": "true", "false": "false", "1": "true", "0": "false", "yes": "true", "no": "false"}
+
+
+def _boolean_text(value: Any) -> str:
+    """A boolean condition as ``true``/``false`` (accepts True, 1, yes in any case); else the text as given."""
+    text = str(value).strip().lower()
+    return BOOLEAN_TEXT.get(text, str(value))
 
 
 def _coerce_back(values: pl.Series, dtype: pl.DataType, support: set[str] | None) -> tuple[pl.Series, pl.Series]:
@@ -224,7 +260,7 @@ def _coerce_back(values: pl.Series, dtype: pl.DataType, support: set[str] | None
         text = values.cast(pl.String).str.to_lowercase()
         restored = text.replace_strict({"true": True, "false": False, "1": True, "0": False}, default=None)
         return restored.cast(pl.Boolean), values.is_not_null() & restored.is_null()
-    if _is_categorical(dtype):
+    if is_categorical(dtype):
         text = values.cast(pl.String)
         unsupported = text.is_not_null() & ~text.is_in(sorted(support or set()))
         text = pl.select(pl.when(unsupported).then(None).otherwise(text)).to_series()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from pipeline.dtypes import is_categorical
 from pipeline.errors import OncoBenchError
 
 NOT_COMPARED = frozenset({"patient_id", "cohort"})
@@ -29,10 +30,6 @@ class ColumnKinds:
         return "numerical" if column in self.numerical else "categorical"
 
 
-def _is_categorical(dtype: pl.DataType) -> bool:
-    return dtype in (pl.String, pl.Boolean, pl.Int8) or isinstance(dtype, pl.Enum | pl.Categorical)
-
-
 def column_kinds(real: pl.DataFrame, synthetic: pl.DataFrame | None = None) -> ColumnKinds:
     """Compared columns: present in both frames, not identifiers, with at least one real value.
 
@@ -43,7 +40,7 @@ def column_kinds(real: pl.DataFrame, synthetic: pl.DataFrame | None = None) -> C
         if missing:
             raise OncoBenchError(f"synthetic data lacks real columns: {', '.join(missing)}")
     compared = [c for c in real.columns if c not in NOT_COMPARED and real[c].null_count() < real.height]
-    numerical = tuple(c for c in compared if real.schema[c].is_numeric() and not _is_categorical(real.schema[c]))
+    numerical = tuple(c for c in compared if real.schema[c].is_numeric() and not is_categorical(real.schema[c]))
     categorical = tuple(c for c in compared if c not in numerical)
     return ColumnKinds(numerical=numerical, categorical=categorical)
 
@@ -53,6 +50,3 @@ def as_float(series: pl.Series) -> np.ndarray:
     return series.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-def as_labels(series: pl.Series) -> pl.Series:
-    """A categorical column as strings (nulls stay null), so frames with different enums line up."""
-    return series.cast(pl.String)

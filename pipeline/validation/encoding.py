@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from pipeline.validation.columns import ColumnKinds, as_float, as_labels
+from pipeline.dtypes import as_labels
+from pipeline.validation.columns import ColumnKinds, as_float
 
 NULL_LEVEL = "<null>"
 

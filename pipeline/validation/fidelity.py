@@ -17,7 +17,8 @@ from scipy.stats import wasserstein_distance
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from pipeline.validation.columns import ColumnKinds, as_float, as_labels
+from pipeline.dtypes import as_labels
+from pipeline.validation.columns import ColumnKinds, as_float
 from pipeline.validation.encoding import NULL_LEVEL, MixedEncoder
 from pipeline.validation.metrics import Metric
 

@@ -95,6 +95,11 @@ def load_validation_config(path: Path | str | None = None) -> ValidationConfig:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ValidationConfigError(f"cannot read validation config {path}: {error}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("settings") or {}, dict):
+        raise ValidationConfigError(
+            f"{path}: not a validation config (YAML with `version`, `settings` and `gates`,"
+            " like config/validation.yaml)"
+        )
     known = {f.name: f.type for f in fields(ValidationSettings)}
     settings = raw.get("settings") or {}
     unknown = sorted(set(settings) - set(known))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from pipeline.dtypes import as_labels
 from pipeline.plots import plt, to_png
-from pipeline.validation.columns import SURVIVAL_TIME, ColumnKinds, as_float, as_labels
+from pipeline.validation.columns import SURVIVAL_TIME, ColumnKinds, as_float
 from pipeline.validation.survival import km_curve
 
 REAL_COLOUR, SYNTHETIC_COLOUR = "#1f77b4", "#ff7f0e"

@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import polars as pl
 
+from pipeline.errors import OncoBenchError
 from pipeline.validation import fairness, fidelity, privacy, survival, utility
 from pipeline.validation.columns import column_kinds
-from pipeline.validation.gates import ValidationConfig, ValidationSettings, apply_gates
+from pipeline.validation.gates import ValidationConfig, ValidationSettings, apply_gates, describe_failures
 from pipeline.validation.metrics import OVERALL, Metric, metrics_frame
 
 Progress = Callable[[str], None]
 
 
+class ValidationError(OncoBenchError):
+    """Validation cannot run on the data given (empty or mismatched cohorts)."""
+
+
 def _real(train: pl.DataFrame, holdout: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([train, holdout], how="vertical_relaxed")
-
-
-def gated_metrics(
-    train: pl.DataFrame,
-    holdout: pl.DataFrame,
-    synthetic: pl.DataFrame,
-    *,
-    protected: list[str],
-    settings: ValidationSettings,
-) -> list[Metric]:
-    """Just the metrics the default gates need: copies, distances, MIA, representation, C2ST."""
-    kinds = column_kinds(train, synthetic)
-    return [
-        *privacy.exact_copies(train, holdout, synthetic, kinds),
-        *privacy.distance_metrics(
-            train, holdout, synthetic, kinds, seed=settings.seed, max_rows=settings.privacy_max_rows
-        ),
-        *fairness.representation(
-            _real(train, holdout), synthetic, protected, min_rows=settings.min_representation_rows
-        ),
-        Metric(
-            fidelity.FAMILY,
-            "c2st_auc",
-            fidelity.c2st_auc(holdout, synthetic, kinds, seed=settings.seed, max_rows=settings.c2st_max_rows),
-        ),
-    ]
 
 
 def run_validation(
@@ -108,6 +88,61 @@ def metric_table(
     """Metrics as the long table with the cohort's gates applied."""
     frame = metrics_frame(metrics, cohort=cohort, synthesizer=synthesizer, run_id=run_id, config_version=config.version)
     return apply_gates(frame, config.gates_for(cohort))
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The long metric table with gates applied, and the verdict read from it."""
+
+    table: pl.DataFrame
+    config: ValidationConfig
+
+    @property
+    def failures(self) -> list[str]:
+        """One line per failed gate row (metric, target, value, bound)."""
+        return describe_failures(self.table)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def gates(self) -> pl.DataFrame:
+        """The gated rows."""
+        return self.table.filter(pl.col("gate")).select(
+            "family", "metric", "target", "value", "threshold", "bound", "passed"
+        )
+
+    def verdict(self) -> str:
+        """One sentence, then one line per failed gate."""
+        if self.passed:
+            return f"all {self.gates.height} gated values within bounds (config {self.config.version})"
+        return f"{len(self.failures)} gate(s) failed (config {self.config.version}):\n" + "\n".join(
+            f"- {f}" for f in self.failures
+        )
+
+
+def validate_cohort(
+    train: pl.DataFrame,
+    holdout: pl.DataFrame,
+    synthetic: pl.DataFrame,
+    *,
+    protected: list[str],
+    config: ValidationConfig,
+    cohort: str,
+    synthesizer: str,
+    run_id: str,
+    progress: Progress | None = None,
+) -> ValidationResult:
+    """The validation stage: every metric once, then the cohort's gates applied to that table."""
+    for name, frame in (("training", train), ("holdout", holdout), ("synthetic", synthetic)):
+        if frame.is_empty():
+            raise ValidationError(f"{cohort}: the {name} cohort has no rows; nothing to validate")
+    metrics = run_validation(
+        train, holdout, synthetic, protected=protected, settings=config.settings, progress=progress
+    )
+    table = metric_table(metrics, config, cohort=cohort, synthesizer=synthesizer, run_id=run_id)
+    return ValidationResult(table, config)
 
 
 HEADLINE = (

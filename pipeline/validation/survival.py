@@ -15,10 +15,11 @@ import pandas as pd
 import polars as pl
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
+from pipeline.dtypes import as_labels
 from pipeline.schema import GENOMIC_VARIANT_PREFIX
-from pipeline.validation.columns import SURVIVAL_EVENT, SURVIVAL_TIME, ColumnKinds, as_labels
+from pipeline.subgroups import subgroup_labels
+from pipeline.validation.columns import SURVIVAL_EVENT, SURVIVAL_TIME, ColumnKinds
 from pipeline.validation.metrics import OVERALL, Metric
-from pipeline.validation.subgroups import subgroup_labels
 
 FAMILY = "survival"
 GRID_POINTS = 200

@@ -10,13 +10,14 @@ import pytest
 from assets.ingestion import cohort_split, harmonized_cohort, raw_cohort
 from assets.resources import (
     CohortRegistryResource,
-    ModelStoreResource,
     PolarsParquetIOManager,
+    RulesResource,
     SynthesizerIOManager,
     ValidationConfigResource,
     WarehouseResource,
 )
 from pipeline.cohorts.registry import load_registry
+from pipeline.rules import DEFAULT_RULES
 from pipeline.validation.gates import DEFAULT_CONFIG
 
 FAST_SYNTHESIS = {"profile": "fast", "seed": 3, "rows": 300, "params": {"epochs": "4"}}
@@ -29,7 +30,7 @@ def lineage_resources(tmp_path: Path, validation_config: Path = DEFAULT_CONFIG) 
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
         "io_manager": PolarsParquetIOManager(base_dir=str(tmp_path / "assets")),
         "model_io_manager": SynthesizerIOManager(base_dir=str(tmp_path / "models")),
-        "models": ModelStoreResource(base_dir=str(tmp_path / "models")),
+        "rules": RulesResource(path=str(DEFAULT_RULES)),
     }
 
 

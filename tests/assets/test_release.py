@@ -8,10 +8,9 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from assets.checks import synthetic_cohort_passes_gates
 from assets.ingestion import cohort_split, harmonized_cohort
 from assets.release import benchmark_release
-from assets.resources import AssetFilesResource, CohortRegistryResource, ReleaseStoreResource
+from assets.resources import CohortRegistryResource, ReleaseStoreResource
 from assets.stress import stress_suite
 from assets.synthesis import synthesizer_model, synthetic_cohort
 from assets.validation import validation_metrics
@@ -30,7 +29,6 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     resources = {
         **lineage_resources(colon_split, _fast_config(colon_split)),
         "registry": CohortRegistryResource(path=str(colon_split / "cohorts.yaml"), id_salt="t"),
-        "asset_files": AssetFilesResource(base_dir=str(colon_split / "assets")),
         "releases": ReleaseStoreResource(root=str(colon_split / "releases"), repo=str(colon_split)),
     }
     model_run = {
@@ -39,7 +37,7 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     key = dg.MultiPartitionKey({"cohort": "colon", "synthesizer": "flow"})
     sources = cohort_split.to_source_assets()
     assert dg.materialize(
-        [*sources, synthesizer_model, synthetic_cohort, synthetic_cohort_passes_gates, validation_metrics],
+        [*sources, synthesizer_model, synthetic_cohort, validation_metrics],
         partition_key=key, resources=resources, run_config=model_run,
     ).success  # fmt: skip
     assert dg.materialize(
@@ -47,7 +45,10 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
         partition_key="colon", resources=resources,
         run_config={"ops": {"stress_suite": {"config": {"base_rows": 40, "rows_per_cell": 5}}}},
     ).success  # fmt: skip
-    upstream = [a.to_source_asset() for a in (harmonized_cohort, synthetic_cohort, validation_metrics, stress_suite)]
+    upstream = [
+        a.to_source_asset()
+        for a in (harmonized_cohort, synthesizer_model, synthetic_cohort, validation_metrics, stress_suite)
+    ]
     result = dg.materialize(
         [*upstream, benchmark_release],
         resources=resources,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipeline.stress.rules import RuleError, enforce_rules, load_rules, rule_table
+from pipeline.rules import RuleError, enforce_rules, load_rules, rule_table
 
 RULES = {rule.id: rule for rule in load_rules()}
 # rule id -> (a row that breaks it, its mirror that does not)

@@ -15,15 +15,18 @@ from pipeline.validation.gates import (
     failed_gates,
     load_validation_config,
 )
-from pipeline.validation.suite import gated_metrics, metric_table
+from pipeline.validation.suite import validate_cohort
 
 CONFIG = load_validation_config()
 SETTINGS = dataclasses.replace(CONFIG.settings, anonymeter_attacks=0)
+FAST_CONFIG = dataclasses.replace(CONFIG, settings=SETTINGS)
 
 
 def _gated(train: pl.DataFrame, holdout: pl.DataFrame, synthetic: pl.DataFrame) -> pl.DataFrame:
-    metrics = gated_metrics(train, holdout, synthetic, protected=["sex"], settings=SETTINGS)
-    return metric_table(metrics, CONFIG, cohort="colon", synthesizer="test", run_id="r")
+    result = validate_cohort(
+        train, holdout, synthetic, protected=["sex"], config=FAST_CONFIG, cohort="colon", synthesizer="test", run_id="r"
+    )
+    return result.table
 
 
 def test_a_synthesizer_that_copies_its_training_rows_fails_the_privacy_gates(colon_split) -> None:
@@ -87,7 +90,7 @@ def test_a_cohort_can_replace_or_disable_a_default_gate() -> None:
 
 
 def test_numeric_protected_attributes_are_banded_alike_in_real_and_synthetic() -> None:
-    from pipeline.validation.subgroups import subgroup_labels
+    from pipeline.subgroups import subgroup_labels
 
     real = pl.DataFrame({"age_at_diagnosis": [35.0, 45.0, 55.0, 65.0, 75.0, 85.0, 39.9, 40.0, 50.0, 61.0, None]})
     synthetic = pl.DataFrame({"age_at_diagnosis": [20.0, 90.0]})
