@@ -49,6 +49,10 @@ def harmonized_cohort_suite() -> dict[str, Any]:
                     value_set=list(column.categories),
                 )
             )
+        if column.pattern:
+            expectations.append(
+                _expectation("expect_column_values_to_match_regex", column=column.name, regex=column.pattern)
+            )
         if column.name == "vital_status_event":
             expectations.append(
                 _expectation(

@@ -6,11 +6,28 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from pipeline.cohorts.proxies import proxy_by_name, proxy_by_values
 from pipeline.schema import CORE_BY_NAME, IDENTITY_COLUMNS, PROTECTED_COLUMNS
+
+OUTCOME_PROXY_GROUP = "outcome_proxy"
+
+
+def column_group(frame: pl.DataFrame, name: str) -> str:
+    """The schema group of a column; an extra that restates the outcome is ``outcome_proxy``."""
+    if name in CORE_BY_NAME:
+        return CORE_BY_NAME[name].group
+    if {"vital_status_event", "survival_months"} <= set(frame.columns):
+        event, survival = frame.get_column("vital_status_event"), frame.get_column("survival_months")
+        if proxy_by_name(name) or proxy_by_values(frame.get_column(name), event, survival):
+            return OUTCOME_PROXY_GROUP
+    return "extra"
 
 
 def column_profiles(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per column: dtype, missingness, distinct values and a numeric or top-value summary."""
+    """One row per column: dtype, group, missingness, distinct values and a numeric or top-value summary.
+
+    Extras that restate the outcome (kept on purpose by a spec) have group ``outcome_proxy``.
+    """
     rows = []
     for name, dtype in frame.schema.items():
         if name in IDENTITY_COLUMNS:
@@ -23,7 +40,7 @@ def column_profiles(frame: pl.DataFrame) -> pl.DataFrame:
             {
                 "column": name,
                 "dtype": str(dtype),
-                "group": CORE_BY_NAME[name].group if name in CORE_BY_NAME else "extra",
+                "group": column_group(frame, name),
                 "null_count": values.null_count(),
                 "null_share": values.null_count() / max(frame.height, 1),
                 "n_unique": non_null.n_unique(),
