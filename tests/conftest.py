@@ -20,6 +20,26 @@ requires_shared_cohorts = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _private_salt_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never create the real ~/.config/oncobench/salt: the private salt lives in a temp dir."""
+    if "ONCOBENCH_SALT_FILE" not in os.environ:
+        monkeypatch.setenv("ONCOBENCH_SALT_FILE", str(tmp_path_factory.getbasetemp() / "oncobench-salt"))
+
+
+@pytest.fixture
+def shared_study():
+    """A real study folder of ../shared/cohorts by name, or a skip that says where it was looked for."""
+
+    def find(name: str) -> Path:
+        folder = SHARED_COHORTS / name
+        if not folder.exists():
+            pytest.skip(f"real study {name} not found at {folder} (../shared/cohorts is beside the repo in CI)")
+        return folder
+
+    return find
+
+
 @pytest.fixture
 def crc_study() -> Path:
     if not CRC_STUDY.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
@@ -42,10 +43,14 @@ def test_real_study_gives_one_row_per_patient_with_flags_and_msi(crc_study: Path
     assert observed == expected
     assert observed["KRAS"] == 486 and observed["BRAF"] == 118  # as counted from the files by hand
 
-    msi = chosen["MSI_STATUS"].value_counts()
+    # MSI: the label, else MSIsensor score >= 10 MSI-H, < 3 MSS (Middha et al. 2017), else null
+    score = chosen["MSI_SCORE"].astype(float)
+    label = chosen["MSI_STATUS"].map({"MSI": "MSI-H", "MSS": "MSS"})
+    derived = label.fillna(pd.Series(np.select([score >= 10, score < 3], ["MSI-H", "MSS"], None), index=chosen.index))
     counts = dict(cohort["msi_status"].value_counts().iter_rows())
-    assert counts["MSI-H"] == msi["MSI"] == 101
-    assert counts["MSS"] == msi["MSS"]
+    assert counts["MSI-H"] == (derived == "MSI-H").sum() == 103  # 101 labelled + 2 by score
+    assert counts["MSS"] == (derived == "MSS").sum()
+    assert counts[None] == derived.isna().sum()
     assert cohort["survival_months"].null_count() == 0  # OS_MONTHS, else OS_MONTHS_ADDITIONAL
     assert cohort["vital_status_event"].sum() == (patients["OS_STATUS"] == "DECEASED").sum()
     assert cohort["tumor_mutational_burden"].min() >= 0
@@ -86,8 +91,7 @@ def test_unsequenced_samples_get_null_flags(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("", "the file is empty"),
-        ("PATIENT_ID\tAGE\nP1\t3\n", "expected four '#' metadata lines"),
-        ("#a\n#b\n#STRING\tNUMBER\n#1\t1\nPATIENT_ID\tAGE\n", "metadata line 1 has 1 fields"),
+        ("#a\n#b\n#STRING\tNUMBER\n#1\t1\nPATIENT_ID\tAGE\nP1\t3\n", "metadata line 1 has 1 fields"),
         (HEADER.replace("#STRING\tNUMBER", "#STRING\tFLOAT"), r"column 'AGE', value 'FLOAT'"),
         (HEADER, "header but no data rows"),
         (HEADER + "P1\t4O\n", r"column 'AGE', row 1, value '4O': wrong type"),
@@ -106,3 +110,10 @@ def test_clinical_file_is_typed_by_its_header(tmp_path: Path) -> None:
     path.write_text(HEADER + "P1\t61.5\nP2\tNA\n")
     frame = read_clinical_file(path)
     assert frame.schema["AGE"] == pl.Float64 and frame["AGE"].to_list() == [61.5, None]
+
+
+def test_clinical_file_without_hash_lines_is_typed_by_its_values(tmp_path: Path) -> None:
+    path = tmp_path / "data_clinical_patient.txt"
+    path.write_text("PATIENT_ID\tAGE\tSEX\nP1\t3\tFemale\nP2\tNA\tMale\n")
+    frame = read_clinical_file(path)
+    assert frame["AGE"].to_list() == [3, None] and frame["SEX"].to_list() == ["Female", "Male"]
