@@ -1,0 +1,360 @@
+"""A corpus of real-world defects: each either ingests with a warning or fails with a message
+naming the file, column, row and value. Small study folders are written per test."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.cohorts.load import ingest, resolve_source
+from pipeline.cohorts.spec import CohortSpec
+from pipeline.errors import CohortDataError, IdentifierColumnError
+
+PATIENT_HEADER = (
+    "#Patient\t#Age\t#Sex\t#OS\t#Status\n#d\td\td\td\td\n#STRING\tNUMBER\tSTRING\tNUMBER\tSTRING\n#1\t1\t1\t1\t1\n"
+)
+PATIENT_COLUMNS = "PATIENT_ID\tAGE\tSEX\tOS_MONTHS\tOS_STATUS\n"
+SAMPLE_HEADER = "#a\tb\tc\td\n#a\tb\tc\td\n#STRING\tSTRING\tSTRING\tSTRING\n#1\t1\t1\t1\n"
+SAMPLE_COLUMNS = "PATIENT_ID\tSAMPLE_ID\tSAMPLE_TYPE\tONCOTREE_CODE\n"
+MAF_COLUMNS = "Hugo_Symbol\tConsequence\tVariant_Classification\tVariant_Type\tTumor_Sample_Barcode\n"
+
+
+def patient_rows(n: int = 30) -> str:
+    return "".join(
+        f"P{i}\t{40 + i}\t{'Female' if i % 2 else 'Male'}\t{i + 1.5}\t{'DECEASED' if i % 3 == 0 else 'LIVING'}\n"
+        for i in range(n)
+    )
+
+
+def study(tmp_path: Path, patients: str | None = None, samples: str | None = None, maf: str | None = None) -> Path:
+    folder = tmp_path / "study"
+    folder.mkdir(exist_ok=True)
+    (folder / "data_clinical_patient.txt").write_text(
+        PATIENT_HEADER + PATIENT_COLUMNS + patient_rows() if patients is None else patients
+    )
+    if samples is not None:
+        (folder / "data_clinical_sample.txt").write_text(samples)
+    if maf is not None:
+        (folder / "data_mutations_extended.txt").write_text(maf)
+    return folder
+
+
+def run(source: Path, spec: CohortSpec | None = None, **kwargs) -> tuple[pl.DataFrame, dict]:
+    entry = resolve_source(str(source), registry=None)
+    if spec is not None:
+        from dataclasses import replace
+
+        entry = replace(entry, spec=spec)
+    frame, report = ingest(entry, salt="t", **kwargs)
+    return frame, report.to_dict()
+
+
+def table(tmp_path: Path, frame: pl.DataFrame, name: str = "trial.csv") -> Path:
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path)
+    return path
+
+
+def base_table(n: int = 30) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "patient_id": [f"S{i:03d}" for i in range(n)],
+            "age_at_diagnosis": [50.0 + i for i in range(n)],
+            "race": ["White", "Black"] * (n // 2),
+            "survival_months": [float(i + 1) for i in range(n)],
+            "vital_status_event": [i % 2 for i in range(n)],
+        }
+    )
+
+
+# --- errors: file, column, row and value named -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        (PATIENT_HEADER + PATIENT_COLUMNS, "header but no data rows"),
+        (PATIENT_HEADER + PATIENT_COLUMNS + "P1\t40\tFemale\t3\tLIVING\textra\n", r"row 1: ragged row: 6 fields"),
+        (PATIENT_HEADER + PATIENT_COLUMNS + "P1\t40\tFemale\t3\n", r"row 1: ragged row: 4 fields"),
+        (PATIENT_HEADER.replace("#Patient\t#Age\t#Sex\t#OS\t#Status", "#Patient") + PATIENT_COLUMNS + patient_rows(2),
+         "metadata line 1 has 1 fields"),
+        (PATIENT_HEADER.replace("#STRING\tNUMBER", "#STRING\tFLOAT") + PATIENT_COLUMNS + patient_rows(2),
+         r"column 'AGE', value 'FLOAT'"),
+        (PATIENT_HEADER + "PATIENT_ID\tAGE\tAGE\tOS_MONTHS\tOS_STATUS\n" + patient_rows(2), "duplicate header columns"),
+        (PATIENT_HEADER + "PATIENT_ID\t\tSEX\tOS_MONTHS\tOS_STATUS\n" + patient_rows(2), "empty column name"),
+    ],
+)  # fmt: skip
+def test_broken_clinical_files(tmp_path: Path, content: str, message: str) -> None:
+    with pytest.raises(CohortDataError, match=message) as error:
+        run(study(tmp_path, patients=content))
+    assert "data_clinical_patient.txt" in str(error.value)
+
+
+def test_wrong_types_in_every_typed_column_are_listed_at_once(tmp_path: Path) -> None:
+    rows = patient_rows(5).replace("P1\t41", "P1\tforty-one").replace("3.5\tLIVING", "three\tLIVING")
+    with pytest.raises(CohortDataError) as error:
+        run(study(tmp_path, patients=PATIENT_HEADER + PATIENT_COLUMNS + rows))
+    message = str(error.value)
+    assert "column 'AGE', row 2, value 'forty-one'" in message
+    assert "'OS_MONTHS' (NUMBER): 'three' x1; first at row 3" in message
+
+
+def test_unknown_labels_of_every_column_are_listed_at_once_with_counts_rows_and_values_lines(tmp_path: Path) -> None:
+    frame = base_table().with_columns(
+        race=pl.when(pl.int_range(pl.len()).is_in([2, 5, 9])).then(pl.lit("Martian")).otherwise("race"),
+        sex=pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("X?")).otherwise(pl.lit("F")),
+        cancer_stage_group=pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("Stage V")).otherwise(pl.lit("IIIB")),
+    )
+    with pytest.raises(CohortDataError) as error:
+        run(table(tmp_path, frame))
+    message = str(error.value)
+    assert "column 'sex', row 8, value 'X?'" in message and "3 unknown value(s) in 3 column(s)" in message
+    assert "'Martian' x3 (first at row 3)" in message
+    assert "column 'sex' -> sex: 'X?' x1 (first at row 8)" in message
+    assert "column 'cancer_stage_group' -> cancer_stage_group: 'Stage V' x1 (first at row 5)" in message
+    assert "values:\n  sex: {'X?': ...}\n  race: {'Martian': ...}" in message
+
+
+@pytest.mark.parametrize(
+    ("maf", "message"),
+    [
+        ("", "the MAF is empty"),
+        ("Hugo_Symbol\tTumor_Sample_Barcode\nKRAS\tS0\n", r"MAF lacks required columns \['Variant_Classification'\]"),
+        (MAF_COLUMNS + "KRAS\tmissense_variant\tmissense\tSNP\tS0\nTP53\tstop_gained\tNonsense_Mutation\tSNP\tS1\n",
+         r"column 'Variant_Classification', row 1, value 'missense': .*not MAF variant classes: 'missense' x1"),
+        (MAF_COLUMNS + "KRAS\tmissense_variant\tSNP\tSNP\tS0\n", r"not MAF variant classes: 'SNP' x1"),
+    ],
+)  # fmt: skip
+def test_bad_maf_is_an_error_naming_file_and_values(tmp_path: Path, maf: str, message: str) -> None:
+    samples = SAMPLE_HEADER + SAMPLE_COLUMNS + "".join(f"P{i}\tS{i}\tPrimary\tCOAD\n" for i in range(30))
+    with pytest.raises(CohortDataError, match=message) as error:
+        run(study(tmp_path, samples=samples, maf=maf))
+    assert "data_mutations_extended.txt" in str(error.value)
+
+
+def test_not_a_study_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CohortDataError, match="not a cBioPortal study folder"):
+        run(tmp_path / "empty")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("S001")).otherwise("patient_id").alias("patient_id"),
+         r"value 'S001': duplicate patient id in rows \[2, 6\]"),
+        (pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(" ")).otherwise("patient_id").alias("patient_id"),
+         r"column 'patient_id', row 4: patient id is empty"),
+        (pl.when(pl.int_range(pl.len()) == 3).then(-2.0).otherwise("survival_months").alias("survival_months"),
+         r"column 'survival_months', row 4, value -2.0: survival_months must be >= 0"),
+        (pl.when(pl.int_range(pl.len()) == 3).then(4000.0).otherwise("survival_months").alias("survival_months"),
+         r"row 4, value 4000.0: survival_months must be <= 1200"),
+        (pl.lit(None, dtype=pl.Float64).alias("survival_months"), "no patient has both overall survival"),
+        (pl.when(pl.int_range(pl.len()) == 1).then(0.5).otherwise("vital_status_event").alias("vital_status_event"),
+         r"row 2, value 0.5: wrong type: expected a whole number"),
+        (pl.when(pl.int_range(pl.len()) == 1).then(2).otherwise("vital_status_event").alias("vital_status_event"),
+         r"row 2, value 2.*must be <= 1"),
+    ],
+)  # fmt: skip
+def test_bad_table_values(tmp_path: Path, change: pl.Expr, message: str) -> None:
+    with pytest.raises(CohortDataError, match=message) as error:
+        run(table(tmp_path, base_table().with_columns(change), "trial.parquet"))
+    assert "trial.parquet" in str(error.value)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_and_infinite_survival_are_refused(tmp_path: Path, bad: float) -> None:
+    frame = base_table().with_columns(
+        survival_months=pl.when(pl.int_range(pl.len()) == 6).then(bad).otherwise("survival_months")
+    )
+    with pytest.raises(CohortDataError, match=r"column 'survival_months', row 7, value .*finite number"):
+        run(table(tmp_path, frame, "trial.parquet"))
+
+
+def test_event_labels_that_mean_nothing_are_listed(tmp_path: Path) -> None:
+    frame = base_table().with_columns(vital_status_event=pl.lit("MAYBE"))
+    with pytest.raises(CohortDataError, match=r"'MAYBE' x30 \(first at row 1\); a number"):
+        run(table(tmp_path, frame))
+
+
+def test_missing_survival_is_an_error_when_the_spec_is_strict(tmp_path: Path) -> None:
+    frame = base_table().with_columns(
+        survival_months=pl.when(pl.int_range(pl.len()) == 4).then(None).otherwise("survival_months")
+    )
+    with pytest.raises(CohortDataError, match=r"row 5: survival_months is required"):
+        run(table(tmp_path, frame, "t.parquet"), CohortSpec(missing_survival="error"))
+
+
+def test_identifiers_and_dates_in_a_table_are_refused_all_at_once(tmp_path: Path) -> None:
+    n = 30
+    frame = base_table(n).with_columns(
+        pl.Series("gdc_case", [f"3a1b{i:04x}-7e8a-4264-a551-b16621843e28" for i in range(n)]),
+        pl.Series("form_completion_date", [f"7/{i % 28 + 1}/2010" for i in range(n)]),
+        pl.Series("visit", [f"2011-03-{i % 28 + 1:02d}" for i in range(n)]),
+        pl.Series("note", [f"seen by dr {chr(65 + i % 26)}{i} at clinic" for i in range(n)]),
+        pl.Series("lab_ref", [f"LAB-{1000 + i}" for i in range(n)]),
+    )
+    with pytest.raises(IdentifierColumnError) as error:
+        run(table(tmp_path, frame))
+    message = str(error.value)
+    for found in ("'gdc_case' (uuid)", "'form_completion_date' (date)", "'visit' (date)",
+                  "'note' (text unique per patient)", "'lab_ref' (accession-like id)"):  # fmt: skip
+        assert found in message
+    out, report = run(table(tmp_path, frame), drop_identifiers=True)
+    assert set(report["dropped_identifiers"]) == {"gdc_case", "form_completion_date", "visit", "note", "lab_ref"}
+    assert out.height == n and "gdc_case" not in out.columns
+
+
+def test_spec_drop_discards_identifiers_explicitly(tmp_path: Path) -> None:
+    frame = base_table().with_columns(pl.lit("2020-01-01").alias("date_of_death"))
+    out, report = run(table(tmp_path, frame), CohortSpec(drop=("date_of_death",)))
+    assert "date_of_death" not in out.columns and report["dropped_identifiers"] == {
+        "date_of_death": "dropped by the spec"
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"filter": "race IN (SELECT nope FROM read_csv('/etc/passwd', skip_rows => 3))"}, "subquery not allowed"),
+        ({"filter": "getenv('HOME') = 'x'"}, "function 'getenv' not allowed"),
+        ({"columns": {"race": "read_text('/etc/passwd')"}}, "function 'read_text' not allowed"),
+        ({"columns": {"race": "(SELECT 1)"}}, "not allowed"),
+        ({"filter": "1=1; COPY x TO '/tmp/y'"}, "not one expression"),
+    ],
+)
+def test_unsafe_spec_sql_is_refused_before_anything_is_read(raw: dict, message: str) -> None:
+    with pytest.raises(CohortDataError, match=message) as error:
+        CohortSpec.from_dict(raw, origin="spec.yaml")
+    assert "root:" not in str(error.value)  # nothing of /etc/passwd
+
+
+def test_spec_sample_file_must_exist(tmp_path: Path) -> None:
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text("samples: nope.txt\n")
+    path = table(tmp_path, base_table())
+    entry = resolve_source(str(path), registry=None, spec_path=spec_path)
+    with pytest.raises(CohortDataError, match=r"nope.txt: no such file"):
+        ingest(entry, salt="t")
+
+
+def test_unsupported_file_type(tmp_path: Path) -> None:
+    path = tmp_path / "trial.xlsx"
+    path.write_text("x")
+    with pytest.raises(CohortDataError, match="not a registered cohort"):
+        resolve_source(str(path), registry=None)
+
+
+# --- tolerated defects: ingested, with a warning --------------------------------------------------
+
+
+def test_trailing_tabs_blank_lines_crlf_and_bom_are_warnings(tmp_path: Path) -> None:
+    header = PATIENT_HEADER.replace("\n", "\t\n")
+    rows = patient_rows().replace("\n", "\t\n")
+    content = "\ufeff" + (header + PATIENT_COLUMNS.replace("\n", "\t\n") + rows + "\n").replace("\n", "\r\n")
+    frame, report = run(study(tmp_path, patients=content))
+    assert frame.height == 30
+    warnings = " ".join(report["warnings"])
+    assert "trailing tabs" in warnings and "blank line(s) ignored (the last line)" in warnings
+
+
+def test_a_fifth_hash_line_is_a_warning(tmp_path: Path) -> None:
+    header = PATIENT_HEADER.replace(
+        "#1\t1\t1\t1\t1\n", "#PATIENT\tPATIENT\tPATIENT\tPATIENT\tPATIENT\n#1\t1\t1\t1\t1\n"
+    )
+    frame, report = run(study(tmp_path, patients=header + PATIENT_COLUMNS + patient_rows()))
+    assert frame.height == 30 and "5 '#' metadata lines" in report["warnings"][0]
+
+
+def test_missing_tokens_in_number_columns_become_null_and_are_counted(tmp_path: Path) -> None:
+    rows = patient_rows().replace("P1\t41", "P1\tUNKNOWN").replace("P2\t42", "P2\t[Not Available]")
+    frame, report = run(study(tmp_path, patients=PATIENT_HEADER + PATIENT_COLUMNS + rows))
+    assert frame["age_at_diagnosis"].null_count() == 2
+    assert report["missing_tokens"]["AGE"] == {"UNKNOWN": 1, "[Not Available]": 1}
+
+
+def test_na_in_csv_numbers_keeps_the_column_numeric(tmp_path: Path) -> None:
+    frame = base_table().with_columns(pl.col("age_at_diagnosis").cast(pl.String), ldh=pl.lit("7"))
+    frame = frame.with_columns(
+        age_at_diagnosis=pl.when(pl.int_range(pl.len()) < 3).then(pl.lit("NA")).otherwise("age_at_diagnosis")
+    )
+    out, report = run(table(tmp_path, frame))
+    assert out["age_at_diagnosis"].null_count() == 3 and out.schema["ldh"] == pl.Int64
+    assert report["missing_tokens"]["age_at_diagnosis"] == {"NA": 3}
+
+
+def test_patients_without_survival_are_left_out_and_counted(tmp_path: Path) -> None:
+    rows = (
+        patient_rows()
+        .replace("P4\t44\tMale\t5.5\tLIVING", "P4\t44\tMale\tNA\tLIVING")
+        .replace("P5\t45\tFemale\t6.5\tLIVING", "P5\t45\tFemale\t6.5\tNA")
+    )
+    frame, report = run(study(tmp_path, patients=PATIENT_HEADER + PATIENT_COLUMNS + rows))
+    assert frame.height == 28
+    assert report["left_out"] == {"no overall survival time": 1, "no vital status (overall survival event)": 1}
+
+
+def test_failed_tests_give_null_flags_and_a_good_test_represents_the_patient(tmp_path: Path) -> None:
+    samples = "#a\tb\tc\td\n#a\tb\tc\td\n#STRING\tSTRING\tSTRING\tNUMBER\n#1\t1\t1\t1\n"
+    samples += "PATIENT_ID\tSAMPLE_ID\tCTDNA_STATUS\tTMB_NONSYNONYMOUS\n"
+    samples += "P0\tS0a\tNegative\t0\nP0\tS0b\tPositive\t3\nP1\tS1\tNegative\t0\n"
+    samples += "".join(f"P{i}\tS{i}\tPositive\t1\n" for i in range(2, 30))
+    maf = MAF_COLUMNS + "KRAS\tmissense_variant\tMissense_Mutation\tSNP\tS0b\nTP53\tx\tSilent\tSNP\tS2\n"
+    frame, report = run(study(tmp_path, samples=samples, maf=maf))
+    rows = frame.sort("age_at_diagnosis")
+    assert rows["genomic_variant_kras"][:3].to_list() == [True, None, False]  # P0 by its good test; P1 failed
+    assert rows["tumor_mutational_burden"][:2].to_list() == [3.0, None]
+    assert "2 sample(s) with a failed test" in " ".join(report["warnings"])
+
+
+def test_a_normal_sample_never_represents_a_patient(tmp_path: Path) -> None:
+    samples = SAMPLE_HEADER + SAMPLE_COLUMNS + "P0\tA_N\tNormal\tNormal\nP0\tB_T\tMetastasis\tGBC\n"
+    samples += "".join(f"P{i}\tT{i}\tPrimary\tCHOL\n" for i in range(1, 30))
+    frame, _ = run(study(tmp_path, samples=samples))
+    assert frame.sort("age_at_diagnosis")["primary_cancer_condition"][0] == "GBC"
+
+
+def test_a_shifted_maf_is_read_from_consequence_with_a_warning(tmp_path: Path) -> None:
+    samples = SAMPLE_HEADER + SAMPLE_COLUMNS + "".join(f"P{i}\tS{i}\tPrimary\tCOAD\n" for i in range(30))
+    maf = MAF_COLUMNS + "KRAS\tMissense_Mutation\tSNP\tG\tS0\nBRAF\tSilent\tSNP\tT\tS1\n"
+    frame, report = run(study(tmp_path, samples=samples, maf=maf))
+    assert frame.sort("age_at_diagnosis")["genomic_variant_kras"][:2].to_list() == [True, False]
+    assert "shifted one column" in " ".join(report["warnings"])
+
+
+def test_timeline_files_are_read_and_reported(tmp_path: Path) -> None:
+    folder = study(tmp_path)
+    (folder / "data_timeline_treatment.txt").write_text("PATIENT_ID\tSTART_DATE\tEVENT_TYPE\nP1\t0\tTREATMENT\n")
+    _, report = run(folder)
+    assert report["timelines"] == {"data_timeline_treatment.txt": 1}
+
+
+def test_study_identifier_columns_are_dropped_with_a_report(tmp_path: Path) -> None:
+    header = PATIENT_HEADER.replace("\n", "\tx\n").replace(
+        "#STRING\tNUMBER\tSTRING\tNUMBER\tSTRING\tx", "#STRING\tNUMBER\tSTRING\tNUMBER\tSTRING\tSTRING"
+    )
+    rows = "".join(
+        line + f"\t9b2c{i:04x}-7e8a-4264-a551-b16621843e28\n" for i, line in enumerate(patient_rows().splitlines())
+    )
+    frame, report = run(study(tmp_path, patients=header + PATIENT_COLUMNS.replace("\n", "\tCASE_UUID\n") + rows))
+    assert report["dropped_identifiers"] == {"CASE_UUID": "identifier"} and "case_uuid" not in frame.columns
+
+
+def test_outcome_proxies_are_dropped_unless_the_spec_keeps_them(tmp_path: Path) -> None:
+    frame = base_table().with_columns(
+        status_text=pl.when(pl.col("vital_status_event") == 1).then(pl.lit("gone")).otherwise(pl.lit("here")),
+        months_to_x=pl.when(pl.col("vital_status_event") == 1).then(pl.col("survival_months") * 30.4375),
+        ldh=pl.int_range(pl.len()).cast(pl.Float64),
+    )
+    out, report = run(table(tmp_path, frame))
+    assert report["outcome_proxies"] == {"status_text": "equals the event", "months_to_x": "filled only for deaths"}
+    assert {"status_text", "months_to_x"}.isdisjoint(out.columns) and "ldh" in out.columns
+    kept, report = run(table(tmp_path, frame), CohortSpec(keep_outcome_proxies=("status_text",)))
+    assert "status_text" in kept.columns and "months_to_x" not in kept.columns
