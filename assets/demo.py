@@ -16,6 +16,7 @@ import polars as pl
 
 from assets.definitions import defs, main_job, release_job, stress_job, synthesis_job, validation_job
 from assets.partitions import cohort_partitions
+from pipeline.release.references import tag_message
 from pipeline.release.settings import load_release_settings
 from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
 from pipeline.validation.queries import SCOREBOARD_SQL
@@ -70,22 +71,29 @@ def print_scoreboard() -> None:
 
 
 def release(instance: dg.DagsterInstance) -> bool:
-    """Write the release of config/release.yaml (skipped, with a message, if that version exists)."""
+    """Publish the release of config/release.yaml; a release interrupted earlier is completed, not skipped."""
     settings = load_release_settings()
     target = Path(defs.resources["releases"].root) / settings.version
-    if target.exists():
-        print(f"release {settings.version} already exists at {target}; bump `version` in config/release.yaml")
-        return True
     result = _run(release_job.name, None, f"release {settings.version}", instance)
     if not result.success:
         return False
+    materialized = result.asset_materializations_for_node("benchmark_release")
+    metadata = materialized[-1].metadata if materialized else {}
+    done_now, sha = metadata.get("steps_done_now"), metadata.get("manifest_sha256")
+    if done_now is not None and not done_now.value:
+        print(f"release {settings.version} was already published at {target}; bump `version` in "
+              "config/release.yaml to release again")  # fmt: skip
+    elif done_now is not None:
+        print(f"release {settings.version}: committed steps {', '.join(done_now.value)}")
     shutil.copyfile(target / "headline_metrics.json", RELEASE_METRICS)  # the DVC metrics file
     print(f"release {settings.version} written to {target}")
     print(f"  check it:   oncobench verify {target}")
     relative = os.path.relpath(target)
     tracked = f"{relative}.dvc {os.path.dirname(relative)}/.gitignore {os.path.relpath(RELEASE_METRICS)}"
     version = settings.version
-    print(f"  publish it: git add {tracked} && git commit -m 'Release {version}' && git tag release-{version}")
+    message = tag_message(version, sha.value if sha is not None else "(see manifest.json)")
+    print(f"  publish it: git add {tracked} && git commit -m 'Release {version}' && "
+          f"git tag -a release-{version} -m '{message}'")  # fmt: skip
     print(f"  pull it:    oncobench pull {settings.version} --repo <repository URL> --out oncobench-{settings.version}")
     return True
 

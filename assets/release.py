@@ -17,11 +17,8 @@ from assets.resources import (
 from assets.stress import stress_suite
 from assets.synthesis import synthesizer_model, synthetic_cohort
 from assets.validation import validation_metrics
-from pipeline import audit
-from pipeline.fingerprint import frame_fingerprint
-from pipeline.release.build import CohortCandidate, ReleaseOptions, build_release
-from pipeline.release.dvc import is_dvc_repo, track_release
-from pipeline.release.records import record_release
+from pipeline.release.build import ReleaseOptions, release_candidates
+from pipeline.release.publish import publish_release
 from pipeline.release.settings import load_release_settings
 from pipeline.synthesis.base import Synthesizer
 
@@ -65,42 +62,30 @@ def benchmark_release(
     stress: dict[str, pl.DataFrame],
 ) -> dg.MaterializeResult:
     """Writes data/releases/VERSION/ once (train/test splits, stress suites, metrics, manifest,
-    datasheet, audit log) for every cohort whose synthetic cohort passed all gates; tracks it with DVC."""
+    datasheet, audit log) for every cohort whose synthetic cohort passed all gates, records it in DuckDB
+    and the audit log, and tracks and pushes it with DVC, as one journaled commit: a rerun after a
+    crash completes the missing steps; a complete release is left as it is."""
     settings = load_release_settings()
     version = config.version or settings.version
     synthesizer = config.synthesizer or settings.synthesizer
-    candidates = []
-    for entry in registry.load().entries:
-        key = f"{entry.name}|{synthesizer}"
-        real, model = harmonized.get(entry.name), models.get(key)
-        candidates.append(
-            CohortCandidate(
-                cohort=entry.name,
-                synthesizer=synthesizer,
-                synthetic=synthetic.get(key),
-                stress_suite=stress.get(entry.name),
-                metrics=metrics.get(key),
-                input_fingerprint=frame_fingerprint(real) if real is not None else "missing",
-                parameters=model.report.params if model is not None else {},
-                seeds={"training": model.report.seed} if model is not None else {},
-                description=entry.description,
-            )
-        )
+    candidates = release_candidates(
+        registry.load().entries, synthesizer,
+        harmonized=harmonized, models=models, synthetic=synthetic, metrics=metrics, stress=stress,
+    )  # fmt: skip
     store = warehouse.get()
-    path = build_release(
+    report = publish_release(
         Path(releases.root),
         candidates,
         ReleaseOptions(version, settings.test_fraction, settings.seed, validation_config.load().version),
-        audit_log=lambda target: audit.export_log(store, target),
+        store=store,
+        repo=Path(releases.repo),
+        track=settings.dvc_track,
     )
-    record_release(store, path)
-    manifest = (path / "manifest.json").read_text()
-    audit.append(store, "release", version, {"path": str(path), "manifest_sha256": audit.sha256_text(manifest)})
-    repo = Path(releases.repo)
-    next_steps = []
-    if settings.dvc_track and is_dvc_repo(repo) and path.resolve().is_relative_to(repo.resolve()):
-        next_steps = track_release(repo, path)
+    context.log.info(report.summary())
+    next_steps = report.next_steps
+    if next_steps:
         context.log.info(f"release {version} tracked and pushed with DVC; to publish it run:\n" + "\n".join(next_steps))
+    path = report.path
     summary = store.query(
         "SELECT cohort, synthesizer, released, round(max(value) FILTER (metric = 'column_shapes'), 3) AS shapes, "
         "round(max(value) FILTER (metric = 'c2st_auc'), 3) AS c2st FROM release_metrics WHERE version = ? "
@@ -112,6 +97,9 @@ def benchmark_release(
         metadata={
             "version": version,
             "path": dg.MetadataValue.path(str(path)),
+            "status": "complete" if report.complete else "incomplete",
+            "steps_done_now": dg.MetadataValue.json(report.completed_now),
+            "manifest_sha256": report.manifest_sha256,
             "released": dg.MetadataValue.json(released),
             "withheld": dg.MetadataValue.json(summary.filter(~pl.col("released"))["cohort"].to_list()),
             "cohorts": table(summary),

@@ -1,7 +1,11 @@
 """An append-only, hash-chained audit log in DuckDB: ingestion, training, validation, releases.
 
 Each entry holds the hash of the previous one, so editing, removing or reordering any entry
-breaks the chain at a point :func:`verify_chain` names.
+breaks the chain at a point :func:`verify_chain` names. A chain cannot vouch for its own end,
+so every release records an *anchor* (the chain's length and head hash when it was exported) in
+its manifest and its warehouse row; checked against the latest anchor, deleted tail entries, an
+emptied or dropped table and a wholesale rewrite with fresh hashes are reported too. Entries
+appended after the latest release are covered by the chain only.
 """
 
 from __future__ import annotations
@@ -15,11 +19,17 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.errors import OncoBenchError
+from pipeline.io import write_text_atomic
 from pipeline.warehouse import Warehouse
 
 TABLE = "audit_log"
 GENESIS = "0" * 64
 KINDS = ("ingestion", "training", "validation", "stress", "release")
+
+
+class AuditError(OncoBenchError):
+    """An audit log that cannot be read; names the file and line."""
 
 
 def _canonical(value: Any) -> str:
@@ -58,6 +68,15 @@ def append(store: Warehouse, kind: str, subject: str, payload: dict[str, Any]) -
             "previous_hash": previous, "hash": digest}  # fmt: skip
 
 
+def find_entries(store: Warehouse, kind: str, subject: str) -> list[dict[str, Any]]:
+    """Entries of one kind and subject, in storage order (e.g. whether a release was already audited)."""
+    if TABLE not in store.tables():
+        return []
+    with store.connect() as con:
+        found = con.sql(f"SELECT * FROM {TABLE} WHERE kind = ? AND subject = ? ORDER BY seq", params=[kind, subject])
+        return found.pl().to_dicts()
+
+
 def read_log(store: Warehouse) -> pl.DataFrame:
     """Every entry in storage order (the order a reader sees, not the claimed sequence)."""
     if TABLE not in store.tables():
@@ -68,13 +87,25 @@ def read_log(store: Warehouse) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class ChainProblem:
-    """One break in the chain, naming the entry."""
+    """One break in the chain, naming the entry (``seq`` None: the log as a whole)."""
 
-    seq: int
+    seq: int | None
     problem: str
 
     def __str__(self) -> str:
-        return f"entry {self.seq}: {self.problem}"
+        return f"entry {self.seq}: {self.problem}" if self.seq is not None else f"audit log: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's length and head hash as recorded outside it (a release manifest or row)."""
+
+    entries: int
+    head: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entries": self.entries, "head": self.head}
 
 
 def verify_entries(entries: list[dict[str, Any]]) -> list[ChainProblem]:
@@ -97,18 +128,82 @@ def verify_entries(entries: list[dict[str, Any]]) -> list[ChainProblem]:
     return problems
 
 
-def verify_chain(store: Warehouse) -> list[ChainProblem]:
-    """Verify the log as stored (in insertion order)."""
-    return verify_entries(read_log(store).to_dicts())
+def check_anchor(entries: list[dict[str, Any]], anchor: Anchor, *, exact: bool = False) -> list[ChainProblem]:
+    """Entry ``anchor.entries`` must exist and carry the anchored hash (and be the last one if ``exact``)."""
+    n = anchor.entries
+    if len(entries) < n:
+        missing = f"entries {len(entries) + 1}-{n} are missing" if len(entries) + 1 < n else f"entry {n} is missing"
+        return [ChainProblem(None, f"{len(entries)} entries, but {anchor.source} anchors {n}: {missing} (deleted)")]
+    if n and entries[n - 1]["hash"] != anchor.head:
+        return [ChainProblem(int(entries[n - 1]["seq"]), f"hash differs from the one anchored in {anchor.source} "
+                             "(the chain was rewritten)")]  # fmt: skip
+    if exact and len(entries) > n:
+        return [ChainProblem(None, f"{len(entries)} entries, but {anchor.source} anchors exactly {n}")]
+    return []
 
 
-def export_log(store: Warehouse, path: Path) -> int:
-    """Write the log as JSON lines (one entry per line, in order); return the entry count."""
+def verify_chain(store: Warehouse, anchors: list[Anchor] | tuple[Anchor, ...] = ()) -> list[ChainProblem]:
+    """Verify the log as stored (in insertion order), then against the latest anchor."""
+    if TABLE not in store.tables():
+        latest = max(anchors, key=lambda a: a.entries, default=None)
+        if latest is not None and latest.entries:
+            return [ChainProblem(None, f"table {TABLE} is missing from {store.path}, but {latest.source} "
+                                 f"anchors {latest.entries} entries (dropped)")]  # fmt: skip
+        return []
     entries = read_log(store).to_dicts()
-    path.write_text("".join(_canonical(e) + "\n" for e in entries))
-    return len(entries)
+    problems = verify_entries(entries)
+    latest = max(anchors, key=lambda a: a.entries, default=None)
+    return problems + (check_anchor(entries, latest) if latest is not None else [])
+
+
+def anchor_of(entries: list[dict[str, Any]], source: str = "") -> Anchor:
+    return Anchor(len(entries), entries[-1]["hash"] if entries else GENESIS, source)
+
+
+def export_log(store: Warehouse, path: Path) -> Anchor:
+    """Write the log as JSON lines (one entry per line, in order); return its anchor (length, head hash)."""
+    entries = read_log(store).to_dicts()
+    write_text_atomic("".join(_canonical(e) + "\n" for e in entries), path)
+    return anchor_of(entries, str(path))
+
+
+def parse_anchor(value: object, source: str) -> Anchor | None:
+    """An anchor from a manifest's ``audit`` block (None when absent or malformed)."""
+    if not isinstance(value, dict):
+        return None
+    entries, head = value.get("entries"), value.get("head")
+    if not isinstance(entries, int) or isinstance(entries, bool) or entries < 0 or not isinstance(head, str):
+        return None
+    return Anchor(entries, head, source)
+
+
+def warehouse_anchors(store: Warehouse) -> list[Anchor]:
+    """Anchors recorded in the warehouse ``releases`` rows."""
+    if "releases" not in store.tables():
+        return []
+    columns = set(store.query("SELECT * FROM releases LIMIT 0").columns)
+    if not {"audit_entries", "audit_head"} <= columns:
+        return []
+    rows = store.query("SELECT version, audit_entries, audit_head FROM releases WHERE audit_entries IS NOT NULL")
+    return [Anchor(int(n), head, f"release {v} ({store.path})") for v, n, head in rows.iter_rows()]
 
 
 def read_exported(path: Path) -> list[dict[str, Any]]:
-    """Entries of an exported log, for ``verify_entries``."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """Entries of an exported log, for ``verify_entries``; a broken file is an OncoBenchError naming the line."""
+    entries = []
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise AuditError(f"{path}: cannot read the exported audit log ({error})") from None
+    fields = ("seq", "recorded_at", "kind", "subject", "payload", "previous_hash", "hash")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise AuditError(f"{path}: line {number} is not JSON ({error})") from None
+        if not isinstance(entry, dict) or any(f not in entry for f in fields):
+            raise AuditError(f"{path}: line {number} is not an audit entry (needs {', '.join(fields)})")
+        entries.append(entry)
+    return entries

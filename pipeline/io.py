@@ -1,24 +1,89 @@
-"""File writes that never leave a half-written file behind."""
+"""File writes that never leave a half-written file behind, and clean up after killed writers.
+
+A temporary file is named ``.<name>.<pid>.<random>.tmp`` beside its target. A process killed
+mid-write cannot remove its own; the next atomic write into the same directory removes every
+such file whose writer process is gone (and temporary files of the older, pid-less format once
+they are an hour old). Written files get mode 0644 (the owner writes, everyone reads).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
+FILE_MODE = 0o644
+STALE_WITHOUT_PID_SECONDS = 3600
+_WITH_PID = re.compile(r"^\..+\.(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp$")
+_WITHOUT_PID = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path | str) -> Path:
-    """Write ``frame`` to a temporary file beside ``path``, then rename it into place."""
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove temporary files left in ``directory`` by writers that were killed; return them."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        match = _WITH_PID.match(name)
+        if not match and not _WITHOUT_PID.match(name):
+            continue
+        path = directory / name
+        try:
+            old = now - path.lstat().st_mtime > STALE_WITHOUT_PID_SECONDS
+            stale = not _alive(int(match["pid"])) if match else old
+            if stale and path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def write_atomic(path: Path | str, write: Callable[[str], None]) -> Path:
+    """Call ``write(temporary_path)``, then rename the temporary file onto ``path`` (mode 0644)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
-        frame.write_parquet(temporary)
+        write(temporary)
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_parquet_atomic(frame: pl.DataFrame, path: Path | str) -> Path:
+    """Write ``frame`` to a temporary file beside ``path``, then rename it into place."""
+    return write_atomic(path, frame.write_parquet)
+
+
+def write_bytes_atomic(data: bytes, path: Path | str) -> Path:
+    """Write ``data`` to ``path`` atomically (mode 0644)."""
+    return write_atomic(path, lambda temporary: Path(temporary).write_bytes(data))
+
+
+def write_text_atomic(text: str, path: Path | str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically (mode 0644)."""
+    return write_bytes_atomic(text.encode("utf-8"), path)

@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,8 @@ from typing import Any
 import polars as pl
 from filelock import FileLock
 
-from pipeline.io import write_parquet_atomic
+from pipeline.fingerprint import frame_fingerprint
+from pipeline.io import write_parquet_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
 from pipeline.split import split_cohort
@@ -43,6 +44,37 @@ class CohortCandidate:
     parameters: dict[str, Any] = field(default_factory=dict)
     seeds: dict[str, int] = field(default_factory=dict)
     description: str = ""
+
+
+def release_candidates(
+    entries: Iterable[Any],
+    synthesizer: str,
+    *,
+    harmonized: Mapping[str, pl.DataFrame],
+    models: Mapping[str, Any],
+    synthetic: Mapping[str, pl.DataFrame],
+    metrics: Mapping[str, pl.DataFrame],
+    stress: Mapping[str, pl.DataFrame],
+) -> list[CohortCandidate]:
+    """One candidate per registry entry from stored partitions (``cohort`` and ``cohort|synthesizer`` keys)."""
+    candidates = []
+    for entry in entries:
+        key = f"{entry.name}|{synthesizer}"
+        real, model = harmonized.get(entry.name), models.get(key)
+        candidates.append(
+            CohortCandidate(
+                cohort=entry.name,
+                synthesizer=synthesizer,
+                synthetic=synthetic.get(key),
+                stress_suite=stress.get(entry.name),
+                metrics=metrics.get(key),
+                input_fingerprint=frame_fingerprint(real) if real is not None else "missing",
+                parameters=model.report.params if model is not None else {},
+                seeds={"training": model.report.seed} if model is not None else {},
+                description=entry.description,
+            )
+        )
+    return candidates
 
 
 @dataclass(frozen=True)
@@ -80,10 +112,14 @@ def build_release(
     candidates: list[CohortCandidate],
     options: ReleaseOptions,
     *,
-    audit_log: Callable[[Path], int] | None = None,
+    audit_log: Callable[[Path], Any] | None = None,
     on_file: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write ``root/<version>/`` and return it; raise ReleaseError (and write nothing) when it cannot."""
+    """Write ``root/<version>/`` and return it; raise ReleaseError (and write nothing) when it cannot.
+
+    ``audit_log(path)`` exports the audit chain there and returns its anchor (an object with
+    ``as_dict()``: chain length and head hash), recorded in the manifest.
+    """
     version = check_version(options.version)
     final = root / version
     if final.exists():
@@ -105,7 +141,7 @@ def build_release(
         partial = root / f"{PARTIAL_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
         try:
             manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file)
-            (partial / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+            write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", partial / MANIFEST)
             os.rename(partial, final)  # atomic on one filesystem
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
@@ -119,7 +155,7 @@ def _write_contents(
     withheld: dict[str, Any],
     candidates: list[CohortCandidate],
     options: ReleaseOptions,
-    audit_log: Callable[[Path], int] | None,
+    audit_log: Callable[[Path], Any] | None,
     on_file: Callable[[Path], None] | None,
 ) -> dict[str, Any]:
     def written(path: Path) -> Path:
@@ -150,8 +186,7 @@ def _write_contents(
     released_names = [c.cohort for c in released]
     metrics = metrics.with_columns(released=pl.col("cohort").is_in(released_names))
     written(write_parquet_atomic(metrics, directory / "metrics.parquet"))
-    if audit_log is not None:
-        audit_log(written(directory / "audit_log.jsonl"))
+    anchor = audit_log(written(directory / "audit_log.jsonl")) if audit_log is not None else None
     manifest: dict[str, Any] = {
         "release": options.version,
         "created_at": options.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
@@ -161,12 +196,14 @@ def _write_contents(
         "cohorts": cohorts,
         "withheld": withheld,
     }
+    if anchor is not None:
+        manifest["audit"] = anchor.as_dict()  # the chain's length and head hash, anchored outside the log
     headline = {name: c["headline"] for name, c in cohorts.items()}
-    (directory / "headline_metrics.json").write_text(json.dumps(headline, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(json.dumps(headline, indent=2, sort_keys=True) + "\n", directory / "headline_metrics.json")
     manifest["files"] = [file_entry(p, directory) for p in sorted(directory.rglob("*")) if p.is_file()]
     # the datasheets list the data files, then are added to the manifest themselves
     text = datasheet_markdown(manifest)
-    written(directory / "datasheet.md").write_text(text)
-    written(directory / "datasheet.html").write_text(datasheet_html(text, f"OncoBench {options.version}"))
+    write_text_atomic(text, written(directory / "datasheet.md"))
+    write_text_atomic(datasheet_html(text, f"OncoBench {options.version}"), written(directory / "datasheet.html"))
     manifest["files"] += [file_entry(directory / n, directory) for n in ("datasheet.md", "datasheet.html")]
     return manifest

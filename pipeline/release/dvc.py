@@ -1,16 +1,28 @@
-"""DVC around releases: track and push a new release; fetch one by tag and verify it."""
+"""DVC around releases: track and push a new release; fetch one by tag, verify it, then move it in place.
+
+``pull`` never leaves unverified files where the user asked for the release: it downloads into
+a temporary directory beside ``--out``, verifies every file and ``manifest.json`` itself
+(against the sha256 in the tagged ``.dvc`` file and, if given, ``--manifest-sha256``), and only
+then renames the directory into place.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.release.manifest import ReleaseError
+from pipeline.release.manifest import ReleaseError, check_version
+from pipeline.release.references import SHA256, Reference, dvc_reference, tag_message, write_dvc_meta
 from pipeline.release.verify import verify_release
 
 RELEASES_PATH = "data/releases"
+SHA256_IN_TEXT = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 def tag_name(version: str) -> str:
@@ -33,29 +45,106 @@ def is_dvc_repo(repo: Path) -> bool:
     return (repo / ".dvc").is_dir()
 
 
-def track_release(repo: Path, release_dir: Path, *, push: bool = True) -> list[str]:
-    """``dvc add`` the release (and ``dvc push`` it); return the git commands that finish it."""
-    relative = release_dir.resolve().relative_to(repo.resolve()).as_posix()
-    _run(_dvc("add", relative), repo)
-    if push:
-        _run(_dvc("push", f"{relative}.dvc"), repo)
+def dvc_file(release_dir: Path) -> Path:
+    return release_dir.parent / f"{release_dir.name}.dvc"
+
+
+def _relative(repo: Path, release_dir: Path) -> str:
+    return release_dir.resolve().relative_to(repo.resolve()).as_posix()
+
+
+def dvc_add(repo: Path, release_dir: Path, meta: dict[str, object]) -> Path:
+    """``dvc add`` the release and record ``meta`` (the manifest sha256) in its ``.dvc`` file."""
+    _run(_dvc("add", _relative(repo, release_dir)), repo)
+    write_dvc_meta(dvc_file(release_dir), meta)
+    return dvc_file(release_dir)
+
+
+def dvc_push(repo: Path, release_dir: Path) -> None:
+    _run(_dvc("push", f"{_relative(repo, release_dir)}.dvc"), repo)
+
+
+def publish_commands(repo: Path, release_dir: Path, manifest_sha256: str) -> list[str]:
+    """The git commands that publish a tracked release (an annotated tag recording the manifest sha256)."""
+    relative = _relative(repo, release_dir)
     version = release_dir.name
     return [
         f"git add {relative}.dvc {Path(relative).parent.as_posix()}/.gitignore",
         f'git commit -m "Benchmark release {version}"',
-        f"git tag {tag_name(version)}",
+        f'git tag -a {tag_name(version)} -m "{tag_message(version, manifest_sha256)}"',
         "git push --follow-tags",
     ]
 
 
-def pull_release(version: str, repo: str, out: Path) -> Path:
-    """Fetch release ``version`` from git tag ``release-<version>`` of ``repo`` with ``dvc get``, then verify it."""
+def track_release(repo: Path, release_dir: Path, manifest_sha256: str, *, push: bool = True) -> list[str]:
+    """``dvc add`` (recording the manifest sha256) and ``dvc push``; return the git commands that finish it."""
+    dvc_add(repo, release_dir, {"manifest_sha256": manifest_sha256})
+    if push:
+        dvc_push(repo, release_dir)
+    return publish_commands(repo, release_dir, manifest_sha256)
+
+
+@dataclass(frozen=True)
+class PulledRelease:
+    path: Path
+    manifest_sha256: str
+    reference: str
+
+
+def _tagged(staging: Path, version: str, repo: str) -> tuple[Reference | None, str]:
+    """The manifest sha256 in the tagged ``.dvc`` file, and the tag's message (shallow git clone)."""
+    clone = staging / "git"
+    try:
+        _run(["git", "clone", "-q", "--depth", "1", "--no-checkout", "--branch", tag_name(version), repo, str(clone)],
+             staging)  # fmt: skip
+    except ReleaseError as error:
+        raise ReleaseError(f"release {version}: cannot fetch tag {tag_name(version)} of {repo} ({error})") from None
+    dvc_text = _run(["git", "show", f"{tag_name(version)}:{RELEASES_PATH}/{version}.dvc"], clone)
+    target = staging / f"{version}.dvc"
+    target.write_text(dvc_text)
+    message = _run(["git", "for-each-ref", "--format=%(contents)", f"refs/tags/{tag_name(version)}"], clone)
+    shutil.rmtree(clone, ignore_errors=True)
+    return dvc_reference(target), message
+
+
+def _expected_sha(staging: Path, version: str, repo: str, given: str | None) -> tuple[str, str]:
+    """The manifest sha256 to check against, and where it comes from."""
+    if given is not None and not SHA256.match(given):
+        raise ReleaseError(f"--manifest-sha256 must be 64 lowercase hex digits, got {given!r}")
+    recorded, message = _tagged(staging, version, repo)
+    where = f"{RELEASES_PATH}/{version}.dvc at tag {tag_name(version)} of {repo}"
+    if recorded is None and given is None:
+        raise ReleaseError(f"{where} records no manifest sha256; pass --manifest-sha256 from a source you trust")
+    if recorded is not None and given is not None and recorded.sha256 != given:
+        raise ReleaseError(f"{where} records manifest sha256 {recorded.sha256}, not the given {given}; nothing pulled")
+    expected = given if given is not None else recorded.sha256
+    named = SHA256_IN_TEXT.findall(message)
+    if named and expected not in named:
+        raise ReleaseError(f"tag {tag_name(version)} of {repo} names manifest sha256 {named[0]}, but {where} "
+                           f"records {expected}; nothing pulled")  # fmt: skip
+    return (given, "--manifest-sha256") if given is not None else (expected, where)
+
+
+def pull_release(version: str, repo: str, out: Path, manifest_sha256: str | None = None) -> PulledRelease:
+    """Fetch release ``version`` (git tag ``release-<version>``) with ``dvc get``; verify; move it to ``out``."""
+    check_version(version)
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ReleaseError(f"{out} exists and is not empty; choose an empty or new directory")
-    with tempfile.TemporaryDirectory() as scratch:
-        _run(_dvc("get", repo, f"{RELEASES_PATH}/{version}", "--rev", tag_name(version), "-o", str(out)), Path(scratch))
-    problems = verify_release(out)
-    if problems:
-        raise ReleaseError(f"release {version} pulled into {out} does not verify: " + "; ".join(problems))
-    return out
+    if out.is_symlink() or (out.exists() and (not out.is_dir() or any(out.iterdir()))):
+        raise ReleaseError(f"{out} exists and is not an empty directory; choose an empty or new directory")
+    out.absolute().parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".oncobench-pull-{version}-", dir=out.absolute().parent))
+    try:
+        expected, reference = _expected_sha(staging, version, repo, manifest_sha256)
+        fetched = staging / "release"
+        _run(_dvc("get", repo, f"{RELEASES_PATH}/{version}", "--rev", tag_name(version), "-o", str(fetched)), staging)
+        problems = verify_release(fetched, expected, reference)
+        if problems:
+            raise ReleaseError(
+                f"release {version} from {repo} does not verify; nothing written to {out}: " + "; ".join(problems)
+            )
+        if out.exists():
+            out.rmdir()
+        os.rename(fetched, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return PulledRelease(out, expected, reference)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.release.manifest import MANIFEST, ReleaseError, sha256_file
+from pipeline.release.journal import read_journals
+from pipeline.release.manifest import ReleaseError
+from pipeline.release.verify import load_manifest
 from pipeline.warehouse import Warehouse
 
 LIST_SQL = """
@@ -35,10 +36,16 @@ ORDER BY cohort, family, metric, target
 
 
 def record_release(store: Warehouse, directory: Path) -> str:
-    """Add (or refresh) one release's rows in the three tables; return its version."""
-    manifest = json.loads((directory / MANIFEST).read_text())
+    """Add (or refresh) one release's rows in the three tables; return its version.
+
+    The ``releases`` row records the manifest's sha256 (a reference ``verify`` checks) and the
+    audit chain anchor the manifest carries.
+    """
+    loaded = load_manifest(directory)
+    manifest = loaded.data
     version = manifest["release"]
     key = {"version": version}
+    anchor = manifest.get("audit") if isinstance(manifest.get("audit"), dict) else {}
     summary = pl.DataFrame(
         [
             {
@@ -48,21 +55,40 @@ def record_release(store: Warehouse, directory: Path) -> str:
                 "cohorts_released": ", ".join(manifest["cohorts"]),
                 "cohorts_withheld": ", ".join(manifest["withheld"]),
                 "path": str(directory),
-                "manifest_sha256": sha256_file(directory / MANIFEST),
+                "manifest_sha256": loaded.sha256,
+                "audit_entries": anchor.get("entries"),
+                "audit_head": anchor.get("head"),
             }
-        ]
+        ],
+        schema_overrides={"audit_entries": pl.Int64, "audit_head": pl.String},
     )
     files = pl.DataFrame(manifest["files"], schema_overrides={"rows": pl.Int64})
-    store.replace_rows("releases", summary, key)
-    store.replace_rows("release_files", files, key)
+    store.replace_rows("releases", summary, key, add_columns=True)
+    store.replace_rows("release_files", files, key, add_columns=True)
     store.replace_rows("release_metrics", pl.read_parquet(directory / "metrics.parquet"), key)
     return version
 
 
-def list_releases(store: Warehouse) -> pl.DataFrame:
-    if "releases" not in store.tables():
+def list_releases(store: Warehouse, root: Path | None = None) -> pl.DataFrame:
+    """Releases with headline metrics and a ``status``: complete, or incomplete naming the missing steps.
+
+    A release whose commit was interrupted before its warehouse rows were written is listed from
+    its journal under ``root`` (the releases directory) with no metrics.
+    """
+    recorded = store.query(LIST_SQL) if "releases" in store.tables() else pl.DataFrame()
+    journals = read_journals(root) if root is not None and Path(root).is_dir() else {}
+    versions = set(recorded["version"].to_list()) if recorded.height else set()
+    status = {v: j.status() for v, j in journals.items()}
+    status.update({v: "unknown (no journal)" for v in versions - set(journals)})
+    if not status:
         return pl.DataFrame()
-    return store.query(LIST_SQL)
+    states = pl.DataFrame({"version": list(status), "status": list(status.values())})
+    if not recorded.height:
+        return states.sort("version")
+    listing = states.join(recorded, on="version", how="left")
+    return listing.sort("created_at", "version", "cohort", nulls_last=True).select(
+        "version", "status", *(c for c in recorded.columns if c != "version")
+    )
 
 
 def diff_releases(store: Warehouse, before: str, after: str) -> pl.DataFrame:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -45,3 +49,26 @@ def candidate(rows: pl.DataFrame, cohort: str, *, mia: float = 0.5, stress: bool
         parameters={"epochs": 4},
         seeds={"training": 0},
     )
+
+
+def run(*command: str, cwd: Path) -> str:
+    return subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+DVC = (sys.executable, "-m", "dvc")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real Git+DVC repository whose default DVC remote is a local directory."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run("git", "init", "-q", "-b", "main", cwd=repo)
+    run("git", "config", "user.email", "ci@example.org", cwd=repo)
+    run("git", "config", "user.name", "CI", cwd=repo)
+    run(*DVC, "init", "-q", cwd=repo)
+    run(*DVC, "config", "core.analytics", "false", cwd=repo)
+    run(*DVC, "remote", "add", "-d", "local", str(tmp_path / "remote"), cwd=repo)
+    run("git", "add", "-A", cwd=repo)
+    run("git", "commit", "-q", "-m", "init", cwd=repo)
+    return repo

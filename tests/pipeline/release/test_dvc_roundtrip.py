@@ -1,9 +1,14 @@
-"""A release in a real Git+DVC repository with a local remote: tag, pull by tag elsewhere, verify."""
+"""Releases in a real Git+DVC repository with a local remote: tag, pull by tag elsewhere, verify.
+
+Crafted tags (an attacker who can push a tag) are pulled too: nothing unverified reaches --out.
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import hashlib
+import json
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,47 +16,110 @@ import pytest
 from pipeline.cli import main
 from pipeline.release.build import ReleaseOptions, build_release
 from pipeline.release.dvc import track_release
-from tests.pipeline.release.conftest import candidate
+from pipeline.release.references import read_dvc_meta, write_dvc_meta
+from pipeline.release.verify import load_manifest
+from tests.pipeline.release.conftest import DVC, candidate, run
 
 
-def _run(*command: str, cwd: Path) -> None:
-    subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+@pytest.fixture(autouse=True)
+def no_hang() -> Iterator[None]:
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("pull hung"))
+    signal.alarm(240)
+    yield
+    signal.alarm(0)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _run("git", "init", "-q", "-b", "main", cwd=repo)
-    _run("git", "config", "user.email", "ci@example.org", cwd=repo)
-    _run("git", "config", "user.name", "CI", cwd=repo)
-    dvc = (sys.executable, "-m", "dvc")
-    _run(*dvc, "init", "-q", cwd=repo)
-    _run(*dvc, "config", "core.analytics", "false", cwd=repo)
-    _run(*dvc, "remote", "add", "-d", "local", str(tmp_path / "remote"), cwd=repo)
-    _run("git", "add", "-A", cwd=repo)
-    _run("git", "commit", "-q", "-m", "init", cwd=repo)
-    return repo
-
-
-def test_release_is_tagged_pulled_by_tag_and_verified(
-    repo: Path, tmp_path: Path, colon_rows, capsys: pytest.CaptureFixture[str]
-) -> None:
-    release = build_release(repo / "data" / "releases", [candidate(colon_rows, "good")], ReleaseOptions("1.0.0"))
-    commands = track_release(repo, release)
-    assert commands[-2:] == ["git tag release-1.0.0", "git push --follow-tags"]
+def _publish(repo: Path, rows, version: str = "1.0.0") -> tuple[Path, str]:
+    release = build_release(repo / "data" / "releases", [candidate(rows, "good")], ReleaseOptions(version))
+    sha = load_manifest(release).sha256
+    commands = track_release(repo, release, sha)
+    assert commands[-2].startswith(f"git tag -a release-{version} -m ") and sha in commands[-2]
     for command in commands[:-1]:  # no remote git server to push to
-        subprocess.run(command, shell=True, cwd=repo, check=True, capture_output=True)
+        run("sh", "-c", command, cwd=repo)
+    return release, sha
+
+
+def _retag(repo: Path, release: Path, version: str) -> None:
+    """What an attacker with push rights does: re-add the changed folder and move the tag."""
+    run(*DVC, "add", f"data/releases/{version}", cwd=repo)
+    run(*DVC, "push", f"data/releases/{version}.dvc", cwd=repo)
+    run("git", "add", "-A", cwd=repo)
+    run("git", "commit", "-q", "-m", "crafted", cwd=repo)
+    run("git", "tag", "-f", f"release-{version}", cwd=repo)
+
+
+def test_release_is_tagged_pulled_by_tag_and_verified(repo: Path, tmp_path: Path, colon_rows, capsys) -> None:
+    release, sha = _publish(repo, colon_rows)
+    assert read_dvc_meta(repo / "data" / "releases" / "1.0.0.dvc")["manifest_sha256"] == sha
+    assert sha in run("git", "tag", "-n1", "release-1.0.0", cwd=repo)
     out = tmp_path / "pulled"
     assert main(["pull", "1.0.0", "--repo", str(repo), "--out", str(out)]) == 0
-    assert "every file matches manifest.json" in capsys.readouterr().out
-    assert main(["verify", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "manifest.json and every file verified" in printed and sha in printed
+    assert main(["verify", str(out), "--manifest-sha256", sha]) == 0
     target = out / "cohorts" / "good" / "train.parquet"
     target.write_bytes(target.read_bytes()[:-1] + b"\0")
     assert main(["verify", str(out)]) == 1
     assert "cohorts/good/train.parquet: sha256 does not match" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".oncobench-pull-*"))
 
 
-def test_pulling_an_unknown_version_is_a_clear_error(repo: Path, tmp_path: Path, capsys) -> None:
+def test_a_crafted_tag_naming_dev_zero_is_refused_and_nothing_reaches_out(
+    repo: Path, tmp_path: Path, colon_rows, capsys
+) -> None:
+    release, _ = _publish(repo, colon_rows)
+    manifest = json.loads((release / "manifest.json").read_text())
+    manifest["files"].append({"path": "/dev/zero", "sha256": "0" * 64, "bytes": 1 << 40})
+    (release / "manifest.json").write_text(json.dumps(manifest))
+    write_dvc_meta(repo / "data" / "releases" / "1.0.0.dvc", {"manifest_sha256": load_manifest(release).sha256})
+    _retag(repo, release, "1.0.0")
+    out = tmp_path / "pulled"
+    assert main(["pull", "1.0.0", "--repo", str(repo), "--out", str(out)]) == 2
+    assert "/dev/zero: absolute path, outside the release" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".oncobench-pull-*"))
+
+
+def test_a_tag_whose_data_changed_leaves_out_untouched(repo: Path, tmp_path: Path, colon_rows, capsys) -> None:
+    release, _ = _publish(repo, colon_rows)
+    target = release / "cohorts" / "good" / "test.parquet"
+    target.write_bytes(target.read_bytes()[:-1] + b"\0")
+    _retag(repo, release, "1.0.0")
+    out = tmp_path / "pulled"
+    out.mkdir()
+    assert main(["pull", "1.0.0", "--repo", str(repo), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cohorts/good/test.parquet: sha256 does not match" in err and f"nothing written to {out}" in err
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_a_tag_with_an_edited_manifest_is_refused(repo: Path, tmp_path: Path, colon_rows, capsys) -> None:
+    release, sha = _publish(repo, colon_rows)
+    manifest = json.loads((release / "manifest.json").read_text())
+    manifest["cohorts"]["good"]["headline"]["c2st_auc"] = 0.5
+    (release / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _retag(repo, release, "1.0.0")  # the .dvc meta still records the published manifest sha256
+    out = tmp_path / "pulled"
+    assert main(["pull", "1.0.0", "--repo", str(repo), "--out", str(out)]) == 2
+    assert f"does not match {sha} recorded in data/releases/1.0.0.dvc at tag release-1.0.0" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_given_manifest_sha_must_agree_with_the_tag(repo: Path, tmp_path: Path, colon_rows, capsys) -> None:
+    _publish(repo, colon_rows)
+    other = hashlib.sha256(b"other").hexdigest()
+    out = tmp_path / "pulled"
+    assert main(["pull", "1.0.0", "--repo", str(repo), "--out", str(out), "--manifest-sha256", other]) == 2
+    assert f"not the given {other}; nothing pulled" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_pulling_an_unknown_version_or_into_a_full_folder_is_a_clear_error(repo: Path, tmp_path: Path, capsys) -> None:
     assert main(["pull", "9.9.9", "--repo", str(repo), "--out", str(tmp_path / "x")]) == 2
-    assert "dvc get" in capsys.readouterr().err
+    assert "release 9.9.9: cannot fetch tag release-9.9.9" in capsys.readouterr().err
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "file").write_text("x")
+    assert main(["pull", "1.0.0", "--repo", str(repo), "--out", str(full)]) == 2
+    assert "is not an empty directory" in capsys.readouterr().err
+    assert main(["pull", "../1.0.0", "--repo", str(repo), "--out", str(tmp_path / "y")]) == 2
+    assert "not a semantic version" in capsys.readouterr().err
