@@ -65,7 +65,7 @@ class IngestReport:
             out.append(f"left out {n} of {self.n_source_patients} patients: {reason}")
         if self.dropped_identifiers:
             listing = ", ".join(f"{c} ({k})" for c, k in self.dropped_identifiers.items())
-            out.append(f"identifier and date columns dropped: {listing}")
+            out.append(f"columns dropped (identifiers, dates, spec drop:): {listing}")
         if self.outcome_proxies:
             verb = "kept on purpose (spec keep_outcome_proxies)" if self.outcome_proxies_kept else "dropped"
             listing = ", ".join(f"{c} ({r})" for c, r in self.outcome_proxies.items())

@@ -36,3 +36,23 @@ def test_suite_catches_bad_values_and_source_ids() -> None:
     assert ("expect_column_values_to_match_regex", "patient_id") in failed
     assert ("expect_column_values_to_be_unique", "patient_id") in failed
     assert "failed" in outcome.describe()
+
+
+def test_suite_refuses_nan_and_infinite_survival_and_malformed_cancer_codes() -> None:
+    n = _cohort().height
+    survival = [float("nan"), float("inf")] + [1.0] * (n - 2)
+    bad = _cohort().with_columns(
+        pl.Series("survival_months", survival),
+        pl.Series("primary_cancer_condition", ["Lung cancer"] + ["LUAD"] * (n - 1), dtype=pl.Categorical),
+    )
+    failed = {(f["expectation"], f["column"]) for f in validate_frame(bad, load_suite("harmonized_cohort")).failures}
+    assert ("expect_column_values_to_not_be_null", "survival_months") in failed  # NaN
+    assert ("expect_column_values_to_be_between", "survival_months") in failed  # inf
+    assert ("expect_column_values_to_match_regex", "primary_cancer_condition") in failed
+
+
+def test_any_well_formed_oncotree_code_passes() -> None:
+    n = _cohort().height
+    codes = pl.Series("primary_cancer_condition", ["PCNSMT", "BILIARY_TRACT"] * (n // 2), dtype=pl.Categorical)
+    outcome = validate_frame(_cohort().with_columns(codes), load_suite("harmonized_cohort"))
+    assert outcome.success, outcome.describe()

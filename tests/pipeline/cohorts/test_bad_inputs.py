@@ -233,7 +233,7 @@ def test_spec_drop_discards_identifiers_explicitly(tmp_path: Path) -> None:
 def test_unsafe_spec_sql_is_refused_before_anything_is_read(raw: dict, message: str) -> None:
     with pytest.raises(CohortDataError, match=message) as error:
         CohortSpec.from_dict(raw, origin="spec.yaml")
-    assert "root:" not in str(error.value)  # nothing of /etc/passwd
+    assert "root:" not in str(error.value)  # no line of /etc/passwd
 
 
 def test_spec_sample_file_must_exist(tmp_path: Path) -> None:
