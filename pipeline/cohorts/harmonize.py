@@ -213,6 +213,8 @@ def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: _Conte
         mapping = column.name
     candidates = mapping if isinstance(mapping, list) else [mapping] if mapping else []
     present = [c for c in candidates if c in frame.columns]
+    if not present and isinstance(mapping, list) and column.name in frame.columns:
+        present = [column.name]  # default candidates absent: the schema-named column
     if present:
         return _first_non_null(frame, present).alias(column.name), present
     if isinstance(mapping, str) and not looks_like_column(mapping):

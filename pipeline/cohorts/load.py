@@ -60,7 +60,7 @@ CBIOPORTAL_DEFAULT_SPEC = CohortSpec(
             "0:LIVING": 0,
         },
     },
-    drop=("SAMPLE_ID", "OTHER_PATIENT_ID", "OTHER_SAMPLE_ID"),
+    drop=("SAMPLE_ID", "OTHER_PATIENT_ID", "OTHER_SAMPLE_ID", "STUDY_ID"),
 )
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".pq"}
 
@@ -105,6 +105,8 @@ def _attach_table_samples(frame: pl.DataFrame, entry: CohortEntry, folder: Path,
                             **_panel_options(entry))  # fmt: skip
     if report is not None:
         report.files += [str(sample_path), *([str(maf_path)] if maf_path else [])]
+        report.dropped_identifiers["SAMPLE_ID"] = "sample id of the sample file"
+    joined = joined.drop("SAMPLE_ID", strict=False)
     return joined.drop("PATIENT_ID") if id_column != "PATIENT_ID" else joined
 
 
@@ -119,6 +121,8 @@ def effective_spec(entry: CohortEntry, raw: pl.DataFrame | None = None) -> Cohor
     )
     if entry.kind == "cbioportal" or cbioportal_table:
         return entry.spec.merged_over(CBIOPORTAL_DEFAULT_SPEC)
+    if entry.kind == "table" and entry.spec.samples:  # sample attributes by their cBioPortal names
+        return replace(entry.spec.merged_over(CBIOPORTAL_DEFAULT_SPEC), id_column=entry.spec.id_column)
     return entry.spec
 
 

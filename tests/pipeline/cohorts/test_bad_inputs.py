@@ -358,3 +358,24 @@ def test_outcome_proxies_are_dropped_unless_the_spec_keeps_them(tmp_path: Path) 
     assert {"status_text", "months_to_x"}.isdisjoint(out.columns) and "ldh" in out.columns
     kept, report = run(table(tmp_path, frame), CohortSpec(keep_outcome_proxies=("status_text",)))
     assert "status_text" in kept.columns and "months_to_x" not in kept.columns
+
+
+def test_table_route_reads_the_sample_file_and_maf_named_by_the_spec(tmp_path: Path) -> None:
+    samples = SAMPLE_HEADER + SAMPLE_COLUMNS + "".join(f"S{i:03d}\tX{i}\tPrimary\tLUAD\n" for i in range(30))
+    (tmp_path / "samples.txt").write_text(samples)
+    (tmp_path / "muts.maf").write_text(MAF_COLUMNS + "KRAS\tmissense_variant\tMissense_Mutation\tSNP\tX1\n")
+    (tmp_path / "spec.yaml").write_text("samples: samples.txt\nmutations: muts.maf\n")
+    path = table(tmp_path, base_table().drop("race"))
+    frame, report = ingest(resolve_source(str(path), registry=None, spec_path=tmp_path / "spec.yaml"), salt="t")
+    assert frame["genomic_variant_kras"].sum() == 1 and frame["genomic_variant_kras"].null_count() == 0
+    assert frame["primary_cancer_condition"].cast(pl.String).unique().to_list() == ["LUAD"]
+    assert len(report.files) == 3
+
+
+def test_a_study_view_download_with_display_names_ingests(tmp_path: Path) -> None:
+    rows = "".join(f"s\tP{i}\t{50 + i}\t{i + 1}.0\t{'1:DECEASED' if i % 2 else '0:LIVING'}\n" for i in range(30))
+    path = tmp_path / "study_view.tsv"
+    path.write_text("Study ID\tPatient ID\tDiagnosis Age\tOverall Survival (Months)\tOverall Survival Status\n" + rows)
+    frame, report = run(path)
+    assert frame.height == 30 and frame["vital_status_event"].sum() == 15 and frame["age_at_diagnosis"].min() == 50
+    assert "display-name header" in " ".join(report["warnings"])
