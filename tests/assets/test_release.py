@@ -55,8 +55,11 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
         run_config={"ops": {"benchmark_release": {"config": {"version": "0.0.1"}}}},
     )
     assert result.success
+    [event] = result.asset_materializations_for_node("benchmark_release")
+    assert event.metadata["steps_done_now"].value == ["build", "record", "audit"]  # not a DVC repository
     release = colon_split / "releases" / "0.0.1"
-    assert verify_release(release) == []
+    manifest_bytes = (release / "manifest.json").read_bytes()
+    assert verify_release(release, event.metadata["manifest_sha256"].value) == []
     manifest = json.loads((release / "manifest.json").read_text())
     assert list(manifest["cohorts"]) == ["colon"] and manifest["cohorts"]["colon"]["parameters"]["epochs"] == 4
     store = Warehouse(colon_split / "warehouse.duckdb")
@@ -65,8 +68,15 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     assert {"training", "validation", "stress", "release"} <= kinds and audit.verify_chain(store) == []
     exported = audit.read_exported(release / "audit_log.jsonl")
     assert exported and audit.verify_entries(exported) == []
+    anchor = audit.parse_anchor(manifest["audit"], "manifest")
+    assert anchor.entries == len(exported) and audit.check_anchor(exported, anchor, exact=True) == []
+    assert audit.verify_chain(store, audit.warehouse_anchors(store)) == []
     again = dg.materialize(
         [*upstream, benchmark_release], resources=resources, raise_on_error=False,
         run_config={"ops": {"benchmark_release": {"config": {"version": "0.0.1"}}}},
     )  # fmt: skip
-    assert not again.success  # frozen: the same version is never written twice
+    assert again.success  # a complete release: nothing to do, and nothing rewritten
+    [event] = again.asset_materializations_for_node("benchmark_release")
+    assert event.metadata["steps_done_now"].value == [] and event.metadata["status"].value == "complete"
+    assert (release / "manifest.json").read_bytes() == manifest_bytes
+    assert len(audit.find_entries(store, "release", "0.0.1")) == 1

@@ -1,4 +1,5 @@
-"""DuckDB warehouse: parallel writers from several processes neither fail nor lose rows."""
+"""DuckDB warehouse: parallel writers from several processes neither fail nor lose rows; a corrupt file is a
+clear error naming it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline.warehouse import Warehouse
+from pipeline.cli import main
+from pipeline.warehouse import Warehouse, WarehouseError
 
 
 def _write_cohort(args: tuple[str, str, int]) -> int:
@@ -34,3 +36,25 @@ def test_failed_write_keeps_previous_rows(tmp_path: Path) -> None:
     with pytest.raises(duckdb.Error):
         store.replace_rows("t", pl.DataFrame({"y": ["not the same column"]}), {"cohort": "a"})
     assert store.query("SELECT x FROM t ORDER BY x")["x"].to_list() == [1, 2]
+
+
+def _truncated(path: Path) -> None:
+    store = Warehouse(path)
+    store.replace_rows("t", pl.DataFrame({"x": list(range(200_000))}), {"cohort": "a"})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_warehouse_is_a_clear_error_naming_the_file(tmp_path: Path, damage: str, capsys) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database\n" * 1000)
+    else:
+        _truncated(path)
+    with pytest.raises(WarehouseError, match=rf"{path} is not a readable DuckDB database"):
+        Warehouse(path).query("SELECT count(*) FROM t")
+    for command in (["list"], ["audit", "verify"], ["diff", "1.0.0", "1.1.0"]):
+        assert main([*command, "--warehouse", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"{path} is not a readable DuckDB database" in err and "Traceback" not in err

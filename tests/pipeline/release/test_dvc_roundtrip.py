@@ -49,7 +49,7 @@ def _retag(repo: Path, release: Path, version: str) -> None:
 
 
 def test_release_is_tagged_pulled_by_tag_and_verified(repo: Path, tmp_path: Path, colon_rows, capsys) -> None:
-    release, sha = _publish(repo, colon_rows)
+    _, sha = _publish(repo, colon_rows)
     assert read_dvc_meta(repo / "data" / "releases" / "1.0.0.dvc")["manifest_sha256"] == sha
     assert sha in run("git", "tag", "-n1", "release-1.0.0", cwd=repo)
     out = tmp_path / "pulled"

@@ -180,7 +180,7 @@ def test_a_broken_manifest_is_a_clear_error(release: Path, content: bytes, messa
 def test_a_manifest_symlink_is_refused(release: Path, target: str) -> None:
     (release / "manifest.json").unlink()
     (release / "manifest.json").symlink_to(target)
-    with pytest.raises(ReleaseError, match="manifest.json: a symlink"):
+    with pytest.raises(ReleaseError, match=r"manifest\.json: a symlink"):
         verify_release(release)
 
 

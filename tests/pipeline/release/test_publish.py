@@ -1,0 +1,152 @@
+"""publish_release commits a release as a whole or completes it on the next run.
+
+Every step (build, record, audit, dvc add, dvc push) is interrupted once: by an injected failure
+after its effect and before the journal records it, and by a real SIGKILL of the process (right
+after the folder is renamed into place, and in the middle of `dvc add`). The rerun completes
+exactly the missing steps; `oncobench list` shows the release incomplete until then.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import audit
+from pipeline.cli import main
+from pipeline.release.build import ReleaseOptions
+from pipeline.release.journal import LOCAL_STEPS, STEPS, Journal
+from pipeline.release.manifest import ReleaseError
+from pipeline.release.publish import publish_release
+from pipeline.release.records import list_releases
+from pipeline.release.references import read_dvc_meta
+from pipeline.release.verify import verify_release
+from pipeline.warehouse import Warehouse
+from tests.pipeline.release.conftest import DVC, candidate, run
+
+OPTIONS = ReleaseOptions("1.0.0", created_at="2026-01-01T00:00:00+00:00")
+
+
+def _publish(repo: Path, rows: pl.DataFrame, **kwargs):
+    return publish_release(repo / "data" / "releases", [candidate(rows, "good")], OPTIONS,
+                           store=Warehouse(repo.parent / "w.duckdb"), repo=repo, **kwargs)  # fmt: skip
+
+
+def _status(repo: Path) -> str:
+    listing = list_releases(Warehouse(repo.parent / "w.duckdb"), repo / "data" / "releases")
+    return listing.filter(pl.col("version") == "1.0.0")["status"][0]
+
+
+def _assert_published(repo: Path) -> None:
+    release = repo / "data" / "releases" / "1.0.0"
+    store = Warehouse(repo.parent / "w.duckdb")
+    sha = Journal.load(release.parent, "1.0.0").manifest_sha256
+    assert verify_release(release, sha) == []
+    assert store.query("SELECT manifest_sha256 FROM releases")["manifest_sha256"].to_list() == [sha]
+    assert len(audit.find_entries(store, "release", "1.0.0")) == 1  # never appended twice
+    assert audit.verify_chain(store) == []
+    assert read_dvc_meta(release.parent / "1.0.0.dvc")["manifest_sha256"] == sha
+    assert "in sync" in run(*DVC, "status", "-c", "data/releases/1.0.0.dvc", cwd=repo)
+    assert _status(repo) == "complete"
+
+
+def test_a_release_is_committed_as_a_whole(repo: Path, colon_rows, capsys) -> None:
+    report = _publish(repo, colon_rows)
+    assert report.completed_now == list(STEPS) and report.complete and not report.existed
+    tag = report.next_steps[2]
+    assert tag.startswith("git tag -a release-1.0.0") and report.manifest_sha256 in tag
+    _assert_published(repo)
+    release = repo / "data" / "releases" / "1.0.0"
+    assert main(["verify", str(release), "--warehouse", str(repo.parent / "w.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "manifest.json matches" in out and "1.0.0.dvc" in out and "releases row 1.0.0" in out
+    again = _publish(repo, colon_rows)  # a complete release: nothing to do, nothing appended
+    assert again.completed_now == [] and again.existed and "already published" in again.summary()
+    _assert_published(repo)
+
+
+@pytest.mark.parametrize("crash_after", STEPS)
+def test_a_crash_after_any_step_is_completed_by_the_next_run(repo: Path, colon_rows, crash_after: str) -> None:
+    def crash(step: str) -> None:
+        if step == crash_after:
+            raise RuntimeError(f"simulated crash after {step}")
+
+    with pytest.raises(ReleaseError, match=f"step {crash_after} failed .simulated crash") as raised:
+        _publish(repo, colon_rows, after_step=crash)
+    remaining = list(STEPS[STEPS.index(crash_after):])
+    assert f"remaining: {remaining}" in str(raised.value)
+    assert _status(repo) == "incomplete: missing " + ", ".join(remaining)
+    report = _publish(repo, colon_rows)
+    assert report.completed_now == remaining and report.complete
+    assert report.existed  # the folder was in place: kept as built, never rebuilt
+    _assert_published(repo)
+
+
+def _killed_publish(repo: str, rows: str, kill_at: str) -> None:
+    os.setpgrp()  # so the kill takes `dvc add` with it
+
+    def kill(step: str) -> None:
+        if step == kill_at == "build":
+            os.kill(os.getpid(), signal.SIGKILL)  # right after the rename, before anything is recorded
+        if step == kill_at == "audit":  # the next step is `dvc add`: kill the group while it runs
+            threading.Timer(0.8, os.killpg, (0, signal.SIGKILL)).start()
+
+    _publish(Path(repo), pl.read_parquet(rows), after_step=kill)
+
+
+@pytest.mark.parametrize("kill_at", ["build", "audit"], ids=["after the rename", "during dvc add"])
+def test_a_killed_release_is_completed_by_the_next_run(repo: Path, tmp_path: Path, colon_rows, kill_at: str) -> None:
+    colon_rows.write_parquet(tmp_path / "rows.parquet")
+    process = multiprocessing.get_context("spawn").Process(
+        target=_killed_publish, args=(str(repo), str(tmp_path / "rows.parquet"), kill_at)
+    )
+    process.start()
+    process.join(180)
+    assert process.exitcode == -signal.SIGKILL
+    assert (repo / "data" / "releases" / "1.0.0" / "manifest.json").exists()
+    assert _status(repo).startswith("incomplete: missing ")
+    listing = ["list", "--warehouse", str(repo.parent / "w.duckdb"), "--releases", str(repo / "data" / "releases")]
+    assert main(listing) == 0
+    report = _publish(repo, colon_rows)
+    assert report.existed and report.completed_now and report.complete
+    _assert_published(repo)
+
+
+def test_an_existing_folder_that_does_not_verify_is_not_published(tmp_path: Path, colon_rows) -> None:
+    store = Warehouse(tmp_path / "w.duckdb")
+    root = tmp_path / "releases"
+    def crash(step: str) -> None:
+        if step == "record":
+            raise ReleaseError("boom")
+
+    with pytest.raises(ReleaseError, match="step record failed"):
+        publish_release(root, [candidate(colon_rows, "good")], OPTIONS, store=store, after_step=crash)
+    target = root / "1.0.0" / "metrics.parquet"
+    target.write_bytes(target.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ReleaseError, match=r"exists at .* but does not verify.*metrics\.parquet: sha256"):
+        publish_release(root, [candidate(colon_rows, "good")], OPTIONS, store=store)
+    assert audit.find_entries(store, "release", "1.0.0") == []
+
+
+def test_a_release_recorded_as_built_but_removed_is_not_rebuilt_silently(tmp_path: Path, colon_rows) -> None:
+    store, root = Warehouse(tmp_path / "w.duckdb"), tmp_path / "releases"
+    report = publish_release(root, [candidate(colon_rows, "good")], OPTIONS, store=store)
+    assert report.completed_now == list(LOCAL_STEPS)  # not a DVC repository: local steps only
+    os.rename(root / "1.0.0", tmp_path / "moved")
+    with pytest.raises(ReleaseError, match=r"was built .* but .*1\.0\.0 is missing"):
+        publish_release(root, [candidate(colon_rows, "good")], OPTIONS, store=store)
+
+
+def test_a_failing_push_names_the_remaining_step(repo: Path, colon_rows, tmp_path: Path) -> None:
+    run(*DVC, "remote", "modify", "local", "url", "/proc/forbidden/remote", cwd=repo)
+    with pytest.raises(ReleaseError, match=r"step dvc_push failed .*remaining: \['dvc_push'\]"):
+        _publish(repo, colon_rows)
+    assert _status(repo) == "incomplete: missing dvc_push"
+    run(*DVC, "remote", "modify", "local", "url", str(tmp_path / "remote"), cwd=repo)
+    assert _publish(repo, colon_rows).completed_now == ["dvc_push"]
+    _assert_published(repo)
