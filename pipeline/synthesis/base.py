@@ -6,7 +6,6 @@ modelled, restoring the exact input schema, honouring hard limits, and the condi
 from __future__ import annotations
 
 import hashlib
-import pickle
 import random
 import time
 from abc import ABC, abstractmethod
@@ -153,23 +152,17 @@ class Synthesizer(ABC):
             )
 
     def save(self, path: Path | str) -> Path:
-        """Write the fitted synthesizer to one file (a pickle: load only files you trust)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        with temporary.open("wb") as handle:
-            pickle.dump({"format": FORMAT_VERSION, "synthesizer": self}, handle)
-        temporary.replace(path)
-        return path
+        """Write the fitted synthesizer to one file that cannot run code when loaded (see ``storage``)."""
+        from pipeline.synthesis.storage import save_model
+
+        return save_model(self, path)
 
     @staticmethod
-    def load(path: Path | str) -> Synthesizer:
-        """Read a synthesizer written by :meth:`save`."""
-        with Path(path).open("rb") as handle:
-            payload = pickle.load(handle)
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
-            raise SynthesisError(f"{path} is not an OncoBench synthesizer file (format {FORMAT_VERSION})")
-        return payload["synthesizer"]
+    def load(path: Path | str, *, cohort: str | None = None, schema: pl.Schema | None = None) -> Synthesizer:
+        """Read a synthesizer written by :meth:`save`; refuse one fitted on another ``cohort`` or ``schema``."""
+        from pipeline.synthesis.storage import load_model
+
+        return load_model(path, cohort=cohort, schema=schema)
 
     # -- what engines implement -------------------------------------------------------------
     @abstractmethod
