@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import dagster as dg
@@ -80,3 +81,24 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     assert event.metadata["steps_done_now"].value == [] and event.metadata["status"].value == "complete"
     assert (release / "manifest.json").read_bytes() == manifest_bytes
     assert len(audit.find_entries(store, "release", "0.0.1")) == 1
+    # a model file replaced by a pickle with a payload: refused unread, nothing released
+    marker = colon_split / "payload-ran"
+    (colon_split / "models" / "synthesizer_model" / "colon__flow.pkl").write_bytes(
+        pickle.dumps(_Payload(str(marker)))
+    )
+    attacked = dg.materialize(
+        [*upstream, benchmark_release], resources=resources, raise_on_error=False,
+        run_config={"ops": {"benchmark_release": {"config": {"version": "0.0.2"}}}},
+    )  # fmt: skip
+    assert not attacked.success and not marker.exists()
+    assert not (colon_split / "releases" / "0.0.2").exists()
+
+
+class _Payload:
+    """Unpickling it creates a file: proof that a model file ran code."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
