@@ -292,7 +292,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     store = _warehouse(args)
     table = list_releases(store, args.releases or store.path.parent / "releases")
-    print(table if table.height else "no releases recorded yet (run `make demo`)")
+    with pl.Config(fmt_str_lengths=120):
+        print(table if table.height else "no releases recorded yet (run `make demo`)")
     return 0
 
 
