@@ -220,7 +220,10 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     entry = _registry_entry(data, args.registry)
     attributes = args.attribute or _protected_for(data, None, args.registry)
     kinds = STRESS_KINDS if args.kind == "all" else (args.kind,)
-    model = Synthesizer.load(args.model) if args.model else None
+    if args.model is None and args.kind != "twins":
+        raise OncoBenchError(f"--kind {args.kind} draws from a fitted model: pass --model (`synthesize --save-model`)")
+    cohorts = data["cohort"].unique().drop_nulls().to_list() if "cohort" in data.columns else []
+    model = Synthesizer.load(args.model, cohort=cohorts[0] if len(cohorts) == 1 else None) if args.model else None
     settings = StressSettings(
         rare_k=args.k, rows_per_cell=args.rows_per_cell, extreme_rows=args.rows_per_cell, seed=args.seed,
         modes=(args.mode,) if args.kind == "twins" else StressSettings().modes, kinds=kinds,
