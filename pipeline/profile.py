@@ -8,6 +8,7 @@ import polars as pl
 
 from pipeline.cohorts.proxies import proxy_by_name, proxy_by_values
 from pipeline.schema import CORE_BY_NAME, IDENTITY_COLUMNS, PROTECTED_COLUMNS
+from pipeline.subgroups import subgroup_labels
 
 OUTCOME_PROXY_GROUP = "outcome_proxy"
 
@@ -60,22 +61,19 @@ def column_profiles(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def subgroup_attributes(frame: pl.DataFrame, declared: Sequence[str]) -> list[str]:
-    """Declared protected attributes plus every core protected column with data."""
-    core = [c for c in PROTECTED_COLUMNS if c != "age_at_diagnosis" and frame.get_column(c).null_count() < frame.height]
-    return list(
-        dict.fromkeys(
-            [
-                *(c for c in declared if c in frame.columns and c != "age_at_diagnosis"),
-                *core,
-            ]
-        )
-    )
+    """Declared protected attributes plus every core protected column with data (numbers are banded)."""
+    core = [c for c in PROTECTED_COLUMNS if c in frame.columns and frame.get_column(c).null_count() < frame.height]
+    return list(dict.fromkeys([*(c for c in declared if c in frame.columns), *core]))
 
 
 def subgroup_counts(frame: pl.DataFrame, attributes: Sequence[str]) -> pl.DataFrame:
-    """Patients per value of each attribute (null counted as 'missing'), with shares."""
+    """Patients per subgroup of each attribute (``subgroup_labels``; null counted as 'missing'), with shares."""
     parts = [
-        frame.group_by(pl.col(a).cast(pl.String).fill_null("missing").alias("value"))
+        subgroup_labels(frame, a)
+        .fill_null("missing")
+        .alias("value")
+        .to_frame()
+        .group_by("value")
         .len("n")
         .with_columns(attribute=pl.lit(a), share=pl.col("n") / frame.height)
         for a in attributes
