@@ -25,7 +25,7 @@ from pipeline.warehouse import Warehouse
 
 TABLE = "audit_log"
 GENESIS = "0" * 64
-KINDS = ("ingestion", "training", "validation", "stress", "release")
+KINDS = ("ingestion", "training", "validation", "stress", "release", "evaluation")
 
 
 class AuditError(OncoBenchError):

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 from filelock import FileLock
 
+from pipeline.evaluation.tasks import declare_tasks, protected_attributes
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.io import write_parquet_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
@@ -179,6 +180,8 @@ def _write_contents(
             "parameters": c.parameters,
             "seeds": {**c.seeds, "split": options.seed},
             "rows": rows,
+            "tasks": declare_tasks(train),  # what `oncobench evaluate` scores, with label definitions
+            "protected": protected_attributes(c.stress_suite, train),
             "gates": _gates(c.metrics),
             "headline": {k: v for k, v in headline_scores(c.metrics).items() if v is not None},
         }

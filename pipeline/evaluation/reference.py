@@ -1,0 +1,150 @@
+"""The two reference models shipped with the harness, trained on a release's ``train`` split.
+
+- ``reference:fair`` never sees a protected attribute or a proxy of one: the cohort's protected
+  attributes, every schema demographic column, and every column whose normalized mutual information
+  with a protected attribute reaches ``proxy_nmi`` (e.g. support2's numeric ``edu`` behind
+  ``education_band``) are left out. Its predictions cannot change on a counterfactual twin.
+- ``reference:biased`` is the same model plus a fixed lean (``LEAN`` on the logit or log-risk scale)
+  against disadvantaged groups of race (not White), income (< $25k) and insurance (Medicaid,
+  uninsured), where the cohort records them; a cohort with none of these leans on its first
+  protected attribute (any value but the most common one).
+
+Both are penalized linear models (scikit-learn logistic regression; a lifelines Cox model for
+survival) on the :class:`~pipeline.validation.encoding.MixedEncoder` matrix, deterministic given the seed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from lifelines import CoxPHFitter
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import normalized_mutual_info_score
+
+from pipeline.evaluation.models import CohortData
+from pipeline.evaluation.tasks import (
+    BINARY,
+    SURVIVAL,
+    Task,
+    labels_for,
+    model_input,
+    survival_outcome,
+    task_rows,
+)
+from pipeline.schema import PROTECTED_COLUMNS
+from pipeline.subgroups import subgroup_labels
+from pipeline.validation.columns import column_kinds
+from pipeline.validation.encoding import MixedEncoder
+
+REFERENCE_MODELS = ("fair", "biased")
+LEAN = 1.5
+DISADVANTAGED = {
+    "race": lambda label: label != "White",
+    "income_band": lambda label: label in ("<$11k", "$11k-$25k"),
+    "insurance": lambda label: label in ("Medicaid", "Uninsured"),
+}
+WITHHELD_ARMS = ("observation", "none", "no treatment")  # where the biased model pushes a disadvantaged patient
+COX_PENALIZER = 0.1
+
+
+def proxy_columns(train: pl.DataFrame, protected: list[str], threshold: float) -> list[str]:
+    """Columns whose normalized mutual information with a protected attribute is at least ``threshold``."""
+    found = []
+    candidates = [c for c in train.columns if c not in protected and c not in ("patient_id", "cohort")]
+    targets = {a: subgroup_labels(train, a).fill_null("<null>").to_numpy() for a in protected if a in train.columns}
+    for column in candidates:
+        if train[column].null_count() == train.height or train[column].n_unique() < 2:
+            continue
+        labels = subgroup_labels(train, column).cast(pl.String).fill_null("<null>").to_numpy()
+        if any(normalized_mutual_info_score(target, labels) >= threshold for target in targets.values()):
+            found.append(column)
+    return found
+
+
+def _lean_attributes(data: CohortData) -> list[str]:
+    present = [a for a in DISADVANTAGED if a in data.protected and data.train[a].drop_nulls().n_unique() >= 2]
+    return present or list(data.protected[:1])
+
+
+class ReferenceModel:
+    """A linear model on non-protected, non-proxy columns; ``lean_on`` adds a fixed shift for the biased one."""
+
+    def __init__(self, task: Task, features: list[str], lean_on: list[str], seed: int) -> None:
+        self.task, self.features, self.lean_on, self.seed = task, features, lean_on, seed
+        self._reference: pl.DataFrame | None = None  # training values of the lean attributes (their bands)
+        self.encoder: MixedEncoder | None = None
+        self.model: Any = None
+        self.keep: np.ndarray | None = None
+        self.common: dict[str, str] = {}
+
+    def fit(self, train: pl.DataFrame) -> ReferenceModel:
+        rows = train[task_rows(self.task, train)]
+        x_frame = rows.select(self.features)
+        self.encoder = MixedEncoder.fit(column_kinds(x_frame), x_frame)
+        x = self.encoder.transform(x_frame)
+        self.common = {a: subgroup_labels(train, a).drop_nulls().mode().sort()[0] for a in self.lean_on}
+        self._reference = train.select(self.lean_on) if self.lean_on else None
+        if self.task.kind == SURVIVAL:
+            self.keep = np.flatnonzero(x.std(axis=0) > 0)
+            time, event = survival_outcome(rows)
+            frame = pd.DataFrame(x[:, self.keep]).add_prefix("x")
+            frame["T"], frame["E"] = np.maximum(time, 1e-3), event
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.model = CoxPHFitter(penalizer=COX_PENALIZER).fit(frame, "T", "E")
+        else:
+            labels = labels_for(self.task, rows)
+            self.model = LogisticRegression(C=1.0, max_iter=2000, random_state=self.seed).fit(x, labels)
+        return self
+
+    def _shift(self, frame: pd.DataFrame) -> np.ndarray:
+        """The lean: +LEAN for every attribute on which the patient falls in a disadvantaged group."""
+        shift = np.zeros(len(frame))
+        if not self.lean_on:
+            return shift
+        rows = pl.from_pandas(frame[[a for a in self.lean_on if a in frame.columns]])
+        for attribute in self.lean_on:
+            if attribute not in rows.columns:
+                continue
+            labels = subgroup_labels(rows, attribute, self._reference).to_list()
+            rule = DISADVANTAGED.get(attribute, lambda label, a=attribute: label != self.common[a])
+            shift += LEAN * np.array([label is not None and bool(rule(label)) for label in labels], dtype=float)
+        return shift
+
+    def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        rows = pl.from_pandas(frame[self.features])
+        return self.encoder.transform(rows)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        logits = self.model.decision_function(self._matrix(frame))
+        shift = self._shift(frame)
+        if self.task.kind == BINARY:
+            p = 1.0 / (1.0 + np.exp(-(logits + shift)))
+            return np.column_stack([1.0 - p, p])
+        logits = np.array(logits, dtype=float)
+        labels = [str(c) for c in self.model.classes_]
+        withheld = next((i for i, c in enumerate(labels) if c.lower() in WITHHELD_ARMS), 0)
+        logits[:, withheld] += shift
+        logits -= logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        order = [labels.index(c) for c in self.task.classes]
+        return probabilities[:, order]
+
+    def predict_risk(self, frame: pd.DataFrame) -> np.ndarray:
+        x = pd.DataFrame(self._matrix(frame)[:, self.keep]).add_prefix("x")
+        return np.log(self.model.predict_partial_hazard(x).to_numpy()) + self._shift(frame)
+
+
+def reference_model(kind: str, task: Task, data: CohortData) -> ReferenceModel:
+    """``fair`` or ``biased``, trained on ``data.train`` for ``task``."""
+    protected = sorted(set(data.protected) | {c for c in PROTECTED_COLUMNS if c in data.train.columns})
+    visible = list(model_input(data.train.head(0), task).columns)
+    proxies = proxy_columns(data.train, [a for a in protected if a in data.train.columns], data.proxy_nmi)
+    features = [c for c in visible if c not in protected and c not in proxies and c != "cohort"]
+    features = [c for c in features if data.train[c].null_count() < data.train.height]
+    lean = _lean_attributes(data) if kind == "biased" else []
+    return ReferenceModel(task, features, lean, data.seed).fit(data.train)

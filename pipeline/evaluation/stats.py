@@ -1,0 +1,234 @@
+"""Scores with their uncertainty: bootstrap and Wilson intervals, AUC, Brier, calibration, C-indices, IBS.
+
+Harrell's C-index is lifelines'; Uno's C-index and the integrated Brier score are computed here with
+inverse-probability-of-censoring weights from lifelines' Kaplan-Meier estimate of the censoring
+distribution (scikit-survival, which has both, needs numpy 2 and scikit-learn < 1.9, which this
+project cannot take).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.utils import concordance_index
+from scipy.integrate import trapezoid
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import rankdata
+
+Z95 = 1.959963984540054
+MIN_VALID_RESAMPLES = 10
+EPSILON = 1e-6
+
+
+def score(value: float | None, low: float | None, high: float | None, n: int) -> dict[str, Any]:
+    """One score as the output contract writes it."""
+
+    def clean(x: float | None) -> float | None:
+        return None if x is None or not math.isfinite(x) else round(float(x), 6)
+
+    return {"value": clean(value), "ci_low": clean(low), "ci_high": clean(high), "n": int(n)}
+
+
+def bootstrap(
+    metric: Callable[..., float], arrays: tuple[np.ndarray, ...], reps: int, seed: int
+) -> dict[str, Any]:
+    """``metric(*arrays)`` with a percentile bootstrap 95% interval over rows (resamples where it fails skipped)."""
+    n = len(arrays[0])
+    value = _safe(metric, arrays)
+    if n == 0 or value is None:
+        return score(value, None, None, n)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(reps):
+        index = rng.integers(0, n, size=n)
+        result = _safe(metric, tuple(a[index] for a in arrays))
+        if result is not None:
+            draws.append(result)
+    if len(draws) < MIN_VALID_RESAMPLES:
+        return score(value, None, None, n)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return score(value, float(low), float(high), n)
+
+
+def _safe(metric: Callable[..., float], arrays: tuple[np.ndarray, ...]) -> float | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(metric(*arrays))
+    except (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def wilson(successes: int, n: int) -> tuple[float | None, float | None]:
+    """Wilson score 95% interval of a proportion (None without trials)."""
+    if n == 0:
+        return None, None
+    p = successes / n
+    denominator = 1 + Z95**2 / n
+    centre = (p + Z95**2 / (2 * n)) / denominator
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic on average ranks (equal to scikit-learn's, without its overhead)."""
+    positive = y == 1
+    n1 = int(positive.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        raise ValueError("one class only")
+    return float((rankdata(p)[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def macro_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """One-vs-rest AUC averaged over the classes present (``y`` holds class indices)."""
+    values = [auc((y == k).astype(int), p[:, k]) for k in range(p.shape[1]) if 0 < (y == k).sum() < len(y)]
+    if not values:
+        raise ValueError("one class only")
+    return float(np.mean(values))
+
+
+def brier(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean squared error of probabilities; multiclass (``p`` 2-D, ``y`` class indices): summed over classes."""
+    if p.ndim == 2:
+        onehot = np.zeros_like(p)
+        onehot[np.arange(len(y)), y] = 1.0
+        return float(np.mean(((p - onehot) ** 2).sum(axis=1)))
+    return float(np.mean((p - y) ** 2))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, EPSILON, 1 - EPSILON)
+    return np.log(p / (1 - p))
+
+
+def _logistic_fit(x: np.ndarray, y: np.ndarray, offset: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """Unpenalized logistic regression by Newton's method (columns of ``x``; ``offset`` added to the logit)."""
+    beta = np.zeros(x.shape[1])
+    for _ in range(iterations):
+        eta = np.clip(x @ beta + offset, -30, 30)
+        mu = 1 / (1 + np.exp(-eta))
+        weight = mu * (1 - mu) + 1e-9
+        step = np.linalg.solve((x * weight[:, None]).T @ x + 1e-9 * np.eye(x.shape[1]), x.T @ (y - mu))
+        beta += step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta
+
+
+def calibration_slope(y: np.ndarray, p: np.ndarray) -> float:
+    """Slope of the logistic recalibration logit(y) ~ a + b logit(p) (1 is ideal)."""
+    if len(np.unique(y)) < 2:
+        raise ValueError("one class only")
+    x = np.column_stack([np.ones(len(p)), _logit(p)])
+    return float(_logistic_fit(x, y.astype(float), np.zeros(len(p)))[1])
+
+
+def calibration_intercept(y: np.ndarray, p: np.ndarray) -> float:
+    """Calibration in the large: a in logit(y) ~ a + offset(logit(p)) (0 is ideal)."""
+    if len(np.unique(y)) < 2:
+        raise ValueError("one class only")
+    return float(_logistic_fit(np.ones((len(p), 1)), y.astype(float), _logit(p))[0])
+
+
+def harrell_c(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> float:
+    """Harrell's C-index (lifelines) of a risk score (higher = worse)."""
+    if event.sum() == 0:
+        raise ValueError("no events")
+    return float(concordance_index(time, -risk, event))
+
+
+def censoring_survival(time: np.ndarray, event: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """G(t) = P(not censored by t), Kaplan-Meier of the censoring times (left limit), floored at 1e-3."""
+    fitter = KaplanMeierFitter().fit(time, 1 - event)
+    grid = fitter.survival_function_.index.to_numpy()
+    values = fitter.survival_function_.iloc[:, 0].to_numpy()
+
+    def left_limit(t: np.ndarray) -> np.ndarray:
+        position = np.searchsorted(grid, np.asarray(t, dtype=float), side="left") - 1
+        return np.maximum(np.where(position >= 0, values[np.clip(position, 0, None)], 1.0), 1e-3)
+
+    return left_limit
+
+
+def uno_c(time: np.ndarray, event: np.ndarray, risk: np.ndarray, tau_quantile: float = 0.9) -> float:
+    """Uno's IPCW C-index, truncated at the ``tau_quantile`` of observed times."""
+    tau = np.quantile(time, tau_quantile)
+    g = censoring_survival(time, event)
+    cases = np.flatnonzero((event == 1) & (time < tau))
+    if cases.size == 0:
+        raise ValueError("no events before tau")
+    weights = 1.0 / g(time[cases]) ** 2
+    numerator = denominator = 0.0
+    for chunk in np.array_split(np.arange(cases.size), max(1, cases.size // 512)):
+        i = cases[chunk]
+        comparable = time[None, :] > time[i][:, None]
+        higher = risk[i][:, None] > risk[None, :]
+        tied = risk[i][:, None] == risk[None, :]
+        w = weights[chunk][:, None]
+        numerator += float((w * comparable * (higher + 0.5 * tied)).sum())
+        denominator += float((w * comparable).sum())
+    if denominator == 0:
+        raise ValueError("no comparable pairs")
+    return numerator / denominator
+
+
+class RiskToSurvival:
+    """Survival curves from a risk score: a one-covariate Cox model of the standardized score (Breslow)."""
+
+    def __init__(self, time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> None:
+        self.mean, self.scale = float(np.mean(risk)), float(np.std(risk)) or 1.0
+        frame = pd.DataFrame({"z": (risk - self.mean) / self.scale, "T": np.maximum(time, 1e-3), "E": event})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model = CoxPHFitter(penalizer=0.01).fit(frame, "T", "E")
+
+    def survival(self, risk: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """S(t | risk) for every row (rows) and time (columns)."""
+        z = pd.DataFrame({"z": (risk - self.mean) / self.scale})
+        return self.model.predict_survival_function(z, times=times).to_numpy().T
+
+
+def brier_grid(time: np.ndarray, quantiles: tuple[float, float] = (0.1, 0.8), points: int = 20) -> np.ndarray:
+    low, high = np.quantile(time, quantiles)
+    return np.linspace(low, high, points) if high > low else np.array([low])
+
+
+def integrated_brier(
+    time: np.ndarray, event: np.ndarray, survival: np.ndarray, grid: np.ndarray,
+    g: Callable[[np.ndarray], np.ndarray],
+) -> float:  # fmt: skip
+    """IPCW integrated Brier score of survival curves ``survival`` (rows x ``grid``) (Graf et al. 1999)."""
+    died_before = (time[:, None] <= grid[None, :]) & (event[:, None] == 1)
+    alive_after = time[:, None] > grid[None, :]
+    weight_died = 1.0 / g(time)[:, None]
+    weight_alive = 1.0 / g(grid)[None, :]
+    scores = (survival**2 * died_before * weight_died + (1 - survival) ** 2 * alive_after * weight_alive).mean(axis=0)
+    if grid.size == 1:
+        return float(scores[0])
+    return float(trapezoid(scores, grid) / (grid[-1] - grid[0]))
+
+
+def js_divergence_pairs(base: np.ndarray, twin: np.ndarray) -> float:
+    """Mean Jensen-Shannon divergence (base 2, in [0, 1]) between each pair's predicted class distributions."""
+    if base.ndim == 1:
+        base, twin = np.column_stack([1 - base, base]), np.column_stack([1 - twin, twin])
+    values = jensenshannon(np.clip(base, 0, 1).T, np.clip(twin, 0, 1).T, base=2) ** 2
+    return float(np.nan_to_num(values).mean()) if len(values) else 0.0
+
+
+def js_divergence_histograms(base: np.ndarray, twin: np.ndarray, bins: int) -> float:
+    """Jensen-Shannon divergence (base 2) between the histograms of two samples in [0, 1]."""
+    edges = np.linspace(0, 1, bins + 1)
+    p, _ = np.histogram(np.clip(base, 0, 1), bins=edges)
+    q, _ = np.histogram(np.clip(twin, 0, 1), bins=edges)
+    if p.sum() == 0 or q.sum() == 0:
+        return 0.0
+    return float(jensenshannon(p / p.sum(), q / q.sum(), base=2) ** 2)

@@ -1,0 +1,125 @@
+"""Subgroups of every protected attribute and of every pair of them (intersections), with fairlearn.
+
+Per group: rows, the task's score (AUC, or Harrell's C-index for survival) and the Brier score (the
+integrated Brier score for survival, censoring-aware through IPCW weights of the whole test split),
+calibration in the large (mean predicted minus observed rate), each with a bootstrap interval for
+groups of at least ``min_rows``. Per attribute: fairlearn's demographic-parity and equalized-odds
+differences of the decisions at the task's threshold (binary tasks), and the worst judged group.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
+
+from pipeline.evaluation import stats
+from pipeline.evaluation.performance import Scored
+from pipeline.evaluation.tasks import BINARY, MULTICLASS, SURVIVAL, Task
+from pipeline.subgroups import subgroup_labels
+
+SEPARATOR = "&"
+
+
+def _metrics(task: Task, scored: Scored, grid: np.ndarray | None, g: Any) -> dict[str, Callable[[np.ndarray], float]]:
+    """Metrics of a set of row indices (fairlearn passes the indices as y_true)."""
+    y, p, time = scored.y, scored.prediction, scored.time
+    if task.kind == SURVIVAL:
+        curves = scored.survival.survival(p, grid) if scored.survival is not None else None
+        metrics = {"c_index": lambda i: stats.harrell_c(time[i], y[i], p[i])}
+        if curves is not None:
+            metrics["integrated_brier_score"] = lambda i: stats.integrated_brier(time[i], y[i], curves[i], grid, g)
+        return metrics
+    if task.kind == MULTICLASS:
+        return {
+            "auc": lambda i: stats.macro_auc(y[i], p[i]),
+            "brier": lambda i: stats.brier(y[i], p[i]),
+            "accuracy": lambda i: float((p[i].argmax(axis=1) == y[i]).mean()),
+        }
+    return {
+        "auc": lambda i: stats.auc(y[i], p[i]),
+        "brier": lambda i: stats.brier(y[i], p[i]),
+        "calibration_in_the_large": lambda i: float(p[i].mean() - y[i].mean()),
+    }
+
+
+def _nan_on_failure(metric: Callable[[np.ndarray], float]) -> Callable[[np.ndarray, np.ndarray], float]:
+    def wrapped(y_true: np.ndarray, _: np.ndarray) -> float:
+        value = stats._safe(metric, (np.asarray(y_true, dtype=int),))
+        return float("nan") if value is None else value
+
+    return wrapped
+
+
+def subgroup_scores(
+    task: Task,
+    scored: Scored,
+    rows: pl.DataFrame,
+    train: pl.DataFrame,
+    attributes: list[str],
+    *,
+    min_rows: int,
+    reps: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The subgroups block of the output contract; ``rows`` are the scored test rows (same order)."""
+    present = [a for a in attributes if a in rows.columns and rows[a].drop_nulls().n_unique() >= 2]
+    labels = {a: subgroup_labels(rows, a, train).to_numpy() for a in present}
+    grid = stats.brier_grid(scored.time) if task.kind == SURVIVAL else None
+    g = stats.censoring_survival(scored.time, scored.y) if task.kind == SURVIVAL else None
+    metrics = _metrics(task, scored, grid, g)
+    target = task.target
+    overall = stats._safe(metrics[target], (np.arange(len(scored.y)),))
+    groups, fairness = [], []
+    combos = [(a,) for a in present] + list(itertools.combinations(present, 2))
+    for combo in combos:
+        features = pd.DataFrame({a: labels[a] for a in combo})
+        known = features.notna().all(axis=1).to_numpy()
+        index = np.flatnonzero(known)
+        if index.size == 0:
+            continue
+        frame = MetricFrame(
+            metrics={name: _nan_on_failure(m) for name, m in metrics.items()},
+            y_true=index, y_pred=index, sensitive_features=features.iloc[index].reset_index(drop=True),
+        )  # fmt: skip
+        name = SEPARATOR.join(combo)
+        for key, values in frame.by_group.iterrows():
+            key = key if isinstance(key, tuple) else (key,)
+            members = index[(features.iloc[index].to_numpy() == np.array(key, dtype=object)).all(axis=1)]
+            n = len(members)
+            judged = n >= min_rows
+            row: dict[str, Any] = {"attribute": name, "group": SEPARATOR.join(str(k) for k in key), "n": n,
+                                   "judged": judged}  # fmt: skip
+            for metric_name, metric in metrics.items():
+                if judged:
+                    row[metric_name] = stats.bootstrap(metric, (members,), reps, seed)
+                else:
+                    row[metric_name] = stats.score(values[metric_name], None, None, n)
+            groups.append(row)
+        if task.kind == BINARY:
+            decisions = (scored.prediction[index] >= task.threshold).astype(int)
+            sensitive = features.iloc[index].astype(str).agg(SEPARATOR.join, axis=1).to_numpy()
+            fairness.append({
+                "attribute": name,
+                "demographic_parity_difference": round(float(demographic_parity_difference(
+                    scored.y[index], decisions, sensitive_features=sensitive)), 6),
+                "equalized_odds_difference": round(float(np.nan_to_num(equalized_odds_difference(
+                    scored.y[index], decisions, sensitive_features=sensitive))), 6),
+            })  # fmt: skip
+    judged = [g for g in groups if g["judged"] and g[target]["value"] is not None]
+    worst = min(judged, key=lambda g: g[target]["value"], default=None)
+    return {
+        "metric": target,
+        "overall": None if overall is None else round(overall, 6),
+        "groups": groups,
+        "worst": None if worst is None else {
+            "attribute": worst["attribute"], "group": worst["group"], "n": worst["n"], **worst[target],
+            "gap": None if overall is None else round(overall - worst[target]["value"], 6),
+        },
+        "fairness": fairness,
+    }  # fmt: skip

@@ -1,0 +1,63 @@
+"""A real release in a temporary folder: support2_cancer (race, sex, income, education; twins in both modes)
+and colon (treatment arms), with rare-cell and upsampled rows, written by the release builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.cohorts.load import harmonize_entry, read_raw
+from pipeline.cohorts.registry import load_registry
+from pipeline.release.build import CohortCandidate, ReleaseOptions, build_release
+from pipeline.rules import load_rules
+from pipeline.stress.suite import StressSettings, build_stress_suite
+from pipeline.stress.tags import EDGE_CASE, UPSAMPLE, tagged
+from tests.pipeline.release.conftest import metrics_for
+
+SIZES = {"support2_cancer": 900, "colon": 600}
+BASE_ROWS = 120
+
+
+def _stress(rows: pl.DataFrame, cohort: str) -> pl.DataFrame:
+    entry = load_registry().get(cohort)
+    protected = list(entry.protected)
+    suite = build_stress_suite(
+        rows, None, protected=protected, descendants={a: entry.descendants(a) for a in protected},
+        rules=load_rules(), settings=StressSettings(kinds=("twins",)), base=rows.head(BASE_ROWS),
+    )  # fmt: skip
+    attribute = protected[0]
+    levels = rows[attribute].drop_nulls().unique().sort().to_list()
+    cells = [
+        tagged(rows.tail(200).filter(pl.col(attribute) == levels[-1]), stress_type=UPSAMPLE,
+               stress_cell=f"{attribute}={levels[-1]}"),
+        tagged(rows.tail(60).head(25), stress_type=EDGE_CASE, stress_cell="cancer_stage_group=IV & rare"),
+    ]  # fmt: skip
+    return pl.concat([suite.frame, *(c.select(suite.frame.columns) for c in cells)], how="vertical")
+
+
+def passing_metrics(cohort: str) -> pl.DataFrame:
+    """Validation metrics whose gates all passed (the release builder ships only such cohorts)."""
+    return metrics_for(cohort).with_columns(pl.when(pl.col("gate")).then(True).otherwise(pl.col("passed")).alias("passed"))
+
+
+def build_test_release(root: Path, version: str = "0.9.0") -> Path:
+    """Write release ``version`` under ``root`` from real harmonized rows (standing in for synthetic ones)."""
+    candidates = []
+    for cohort, size in SIZES.items():
+        entry = load_registry().get(cohort)
+        rows = harmonize_entry(read_raw(entry), entry, salt="t").head(size)
+        candidates.append(
+            CohortCandidate(
+                cohort=cohort, synthesizer="flow", synthetic=rows, stress_suite=_stress(rows, cohort),
+                metrics=passing_metrics(cohort), input_fingerprint="f" * 64, parameters={}, seeds={"training": 0},
+            )
+        )  # fmt: skip
+    return build_release(root, candidates, ReleaseOptions(version, created_at="2026-01-01T00:00:00+00:00"))
+
+
+@pytest.fixture(scope="session")
+def release_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Release 0.9.0, built once per test session; tests must not change it (copy it first)."""
+    return build_test_release(tmp_path_factory.mktemp("releases"))
