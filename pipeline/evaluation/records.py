@@ -24,11 +24,12 @@ TABLE = "evaluations"
 
 LEADERBOARD_SQL = f"""
 SELECT release, task, cohort, model, metric,
-       round(value, 3) AS value, '[' || round(ci_low, 3) || ', ' || round(ci_high, 3) || ']' AS ci95, n,
-       worst_group, round(worst_group_value, 3) AS worst_value,
-       max_flip_attribute AS flip_attribute, round(max_flip_rate, 3) AS flip_rate,
-       '[' || round(max_flip_ci_low, 3) || ', ' || round(max_flip_ci_high, 3) || ']' AS flip_ci95,
-       round(adversarial_change, 3) AS adversarial, findings_failed, fingerprint[1:12] AS fingerprint
+       printf('%.3f [%.3f, %.3f]', value, ci_low, ci_high) AS score, n,
+       worst_group || printf(' %.3f', worst_group_value) AS worst_group,
+       max_flip_attribute || printf(' %.3f [%.3f, %.3f]', max_flip_rate, max_flip_ci_low, max_flip_ci_high)
+           AS largest_flip_rate,
+       round(adversarial_change, 3) AS adversarial,
+       CASE WHEN findings_failed = '' THEN 0 ELSE len(string_split(findings_failed, ', ')) END AS findings_failed
 FROM {TABLE}
 WHERE (? IS NULL OR release = ?) AND (? IS NULL OR task = ?)
 ORDER BY release, task, cohort, value DESC NULLS LAST, model

@@ -91,7 +91,8 @@ def open_release(directory: Path | str, store: Warehouse | None = None) -> tuple
                             f"{reference.source} (edited)")  # fmt: skip
     if problems:
         raise EvaluationError(
-            f"release {directory} does not verify, so nothing was scored: " + "; ".join(problems[:5])
+            f"release {directory} does not verify, so nothing was scored: "
+            + "; ".join(problems[:5])
             + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         )
     return loaded.data, loaded.sha256
@@ -143,7 +144,8 @@ def evaluate_release(
     tasks = {c.name: cohort_tasks(c.entry, c.train) for c in released}
     offered = sorted({t for per in tasks.values() for t in per})
     if task not in offered:
-        raise EvaluationError(f"release {manifest['release']} has no task {task!r}; available: {', '.join(offered)}")
+        where = f"cohort {', '.join(cohorts)} of release" if cohorts else "release"
+        raise EvaluationError(f"{where} {manifest['release']} has no task {task!r}; available: {', '.join(offered)}")
     lacking = [c.name for c in released if task not in tasks[c.name]]
     if lacking and cohorts:
         raise EvaluationError(

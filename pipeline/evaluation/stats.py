@@ -35,9 +35,7 @@ def score(value: float | None, low: float | None, high: float | None, n: int) ->
     return {"value": clean(value), "ci_low": clean(low), "ci_high": clean(high), "n": int(n)}
 
 
-def bootstrap(
-    metric: Callable[..., float], arrays: tuple[np.ndarray, ...], reps: int, seed: int
-) -> dict[str, Any]:
+def bootstrap(metric: Callable[..., float], arrays: tuple[np.ndarray, ...], reps: int, seed: int) -> dict[str, Any]:
     """``metric(*arrays)`` with a percentile bootstrap 95% interval over rows (resamples where it fails skipped)."""
     n = len(arrays[0])
     value = _safe(metric, arrays)

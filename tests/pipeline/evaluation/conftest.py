@@ -39,7 +39,8 @@ def _stress(rows: pl.DataFrame, cohort: str) -> pl.DataFrame:
 
 def passing_metrics(cohort: str) -> pl.DataFrame:
     """Validation metrics whose gates all passed (the release builder ships only such cohorts)."""
-    return metrics_for(cohort).with_columns(pl.when(pl.col("gate")).then(True).otherwise(pl.col("passed")).alias("passed"))
+    passed = pl.when(pl.col("gate")).then(True).otherwise(pl.col("passed"))
+    return metrics_for(cohort).with_columns(passed.alias("passed"))
 
 
 def build_test_release(root: Path, version: str = "0.9.0") -> Path:

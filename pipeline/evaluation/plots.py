@@ -1,0 +1,82 @@
+"""Evaluation figures as PNG bytes: per-group scores with intervals, flip rates per attribute, calibration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pipeline.plots import plt, to_png
+
+MAX_GROUPS = 40
+
+
+def _interval(scores: list[dict[str, Any]]) -> np.ndarray:
+    """Error-bar lengths (below, above) from value and interval; 0 where the interval is unknown."""
+    low = [s["value"] - s["ci_low"] if s["ci_low"] is not None else 0.0 for s in scores]
+    high = [s["ci_high"] - s["value"] if s["ci_high"] is not None else 0.0 for s in scores]
+    return np.array([low, high])
+
+
+def subgroup_png(subgroups: dict[str, Any], title: str) -> bytes | None:
+    """The task's score per judged group (single attributes and intersections) with 95% intervals."""
+    metric = subgroups["metric"]
+    groups = [g for g in subgroups["groups"] if g["judged"] and g[metric]["value"] is not None][:MAX_GROUPS]
+    if not groups:
+        return None
+    labels = [f"{g['attribute']}={g['group']} (n={g['n']})" for g in groups]
+    scores = [g[metric] for g in groups]
+    y = np.arange(len(groups))
+    figure, axis = plt.subplots(figsize=(7, 0.28 * len(groups) + 1.4), dpi=90)
+    axis.barh(y, [s["value"] for s in scores], xerr=_interval(scores), color="#1f77b4", alpha=0.8, capsize=2)
+    if subgroups.get("overall") is not None:
+        axis.axvline(subgroups["overall"], color="black", ls="--", lw=1, label="whole test split")
+        axis.legend(fontsize=7)
+    axis.set_yticks(y, labels, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlabel(metric)
+    axis.set_title(title, fontsize=9)
+    return to_png(figure)
+
+
+def flip_rate_png(counterfactual: list[dict[str, Any]], title: str) -> bytes | None:
+    """Flip rate per attribute and mode with Wilson 95% intervals."""
+    entries = [e for e in counterfactual if e["flip_rate"] is not None]
+    if not entries:
+        return None
+    attributes = sorted({e["attribute"] for e in entries})
+    x = np.arange(len(attributes))
+    figure, axis = plt.subplots(figsize=(max(4.5, 1.2 * len(attributes) + 2), 3.2), dpi=90)
+    for offset, (mode, colour) in zip((-0.2, 0.2), (("pure", "#d62728"), ("consistent", "#ff7f0e")), strict=True):
+        chosen = {e["attribute"]: e for e in entries if e["mode"] == mode}
+        present = [i for i, a in enumerate(attributes) if a in chosen]
+        if not present:
+            continue
+        scores = [{"value": chosen[attributes[i]]["flip_rate"], "ci_low": chosen[attributes[i]]["ci_low"],
+                   "ci_high": chosen[attributes[i]]["ci_high"]} for i in present]  # fmt: skip
+        axis.bar(x[present] + offset, [s["value"] for s in scores], width=0.4, yerr=_interval(scores),
+                 color=colour, label=mode, capsize=3)  # fmt: skip
+    axis.set_xticks(x, attributes, fontsize=8)
+    axis.set_ylabel("flip rate")
+    axis.set_ylim(0, max(0.05, max(e["ci_high"] or 0 for e in entries) * 1.15))
+    axis.legend(fontsize=7)
+    axis.set_title(title, fontsize=9)
+    return to_png(figure)
+
+
+def calibration_png(curves: dict[str, list[dict[str, float]]], title: str) -> bytes | None:
+    """Observed against predicted rate per decile of the prediction, one line per cohort (or model)."""
+    curves = {name: curve for name, curve in curves.items() if curve}
+    if not curves:
+        return None
+    figure, axis = plt.subplots(figsize=(4.6, 4.2), dpi=90)
+    axis.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="ideal")
+    for name, curve in curves.items():
+        axis.plot([c["predicted"] for c in curve], [c["observed"] for c in curve], marker="o", ms=3, label=name)
+    axis.set_xlabel("mean predicted probability")
+    axis.set_ylabel("observed rate")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.legend(fontsize=7)
+    axis.set_title(title, fontsize=9)
+    return to_png(figure)

@@ -1,0 +1,100 @@
+"""The evaluation report (``oncobench evaluate --report DIR``): Markdown and HTML with tables and plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_png
+from pipeline.io import write_bytes_atomic, write_text_atomic
+from pipeline.release.datasheet import datasheet_html
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "_none_\n"
+    return pl.DataFrame(rows, strict=False).to_pandas().to_markdown(index=False, floatfmt=".3f") + "\n"
+
+
+def _score(s: dict[str, Any] | None) -> str:
+    if not s or s.get("value") is None:
+        return "-"
+    interval = f" [{s['ci_low']:.3f}, {s['ci_high']:.3f}]" if s.get("ci_low") is not None else ""
+    return f"{s['value']:.3f}{interval}"
+
+
+def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) -> list[str]:
+    """The sections of one cohort; ``images`` maps a figure kind to its file name."""
+    metric = block["subgroups"]["metric"]
+    performance = [{"score": k, "value [95% CI]": _score(v), "n": v["n"]} for k, v in block["performance"].items()
+                   if isinstance(v, dict) and "value" in v]  # fmt: skip
+    groups = [{"attribute": g["attribute"], "group": g["group"], "n": g["n"], "judged": g["judged"],
+               **{k: _score(v) for k, v in g.items() if isinstance(v, dict)}}
+              for g in block["subgroups"]["groups"]]  # fmt: skip
+    worst = block["subgroups"]["worst"]
+    twins = [{k: e[k] for k in ("attribute", "mode", "pairs", "flips", "flip_rate", "ci_low", "ci_high",
+                                "mean_abs_change", "js_divergence")} for e in block["counterfactual"]]  # fmt: skip
+    adversarial = block["adversarial"]
+    worst_cases = [{"base patient": w["base_patient_id"], "change": w["change"],
+                    "attribute changes": "; ".join(f"{a}: {f} -> {t}" for a, (f, t) in w["changes"].items()) or "-",
+                    "evaluations": w["evaluations"]} for w in adversarial["worst"]]  # fmt: skip
+    cells = [{"type": c["type"], "cell": c["cell"], "n": c["n"], metric: _score(c[metric]), "gap": c["gap"]}
+             for c in block["stress"]["cells"]]  # fmt: skip
+    findings = [{"finding": f["id"], "passed": f["passed"], "rule": f["rule"], "checked": f["checked"],
+                 "breaches": "; ".join(f"{b['target']} = {b['value']:.3f}" for b in f["breaches"][:5]) or "-"}
+                for f in block["findings"]]  # fmt: skip
+    lines = [f"## {cohort}", "", "### Findings", "", _table(findings), "### Performance (test split)", "",
+             _table(performance)]  # fmt: skip
+    if "calibration" in images:
+        lines += [f"![calibration]({images['calibration']})", ""]
+    lines += ["### Subgroups", "", f"Worst judged group: {worst['attribute']}={worst['group']} "
+              f"({metric} {_score(worst)}, {worst['gap']:+.3f} below the whole split)" if worst else "No judged group.",
+              "", _table(block["subgroups"]["fairness"]), _table(groups)]  # fmt: skip
+    if "subgroups" in images:
+        lines += [f"![subgroups]({images['subgroups']})", ""]
+    lines += ["### Counterfactual twins", "", _table(twins)]
+    if "flip_rates" in images:
+        lines += [f"![flip rates]({images['flip_rates']})", ""]
+    lines += ["### Adversarial search", "",
+              f"{adversarial['searched']} patients, budget {adversarial['budget']} evaluations each, "
+              f"{adversarial['evaluations']} spent in {adversarial['seconds']:.1f} s; attributes: "
+              f"{', '.join(adversarial['attributes']) or '-'}.", "", _table(worst_cases),
+              "### Stress cells", "", f"Common cells (test split): {metric} {_score(block['stress']['common'])}", "",
+              _table(cells)]  # fmt: skip
+    for finding in block["findings"]:
+        for breach in finding["breaches"]:
+            if breach["cases"]:
+                lines += [f"#### Review: {finding['id']} — {breach['target']}", "", _table(
+                    [{k: (str(v) if isinstance(v, dict | list) else v) for k, v in case.items()}
+                     for case in breach["cases"]])]  # fmt: skip
+    return lines
+
+
+def write_report(result: dict[str, Any], directory: Path | str) -> Path:
+    """Write ``report.md``, ``report.html`` and the PNG figures into ``directory``; return the Markdown path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model, task = result["model"], result["task"]
+    lines = [f"# Evaluation of {model['name']} on OncoBench {result['release']}: {task}", "",
+             f"Model fingerprint `{model['fingerprint']}`. Scores on the release's synthetic test split, with "
+             "bootstrap 95% intervals (Wilson for flip rates) and the rows behind them.", ""]  # fmt: skip
+    for cohort, block in result["cohorts"].items():
+        images = {}
+        figures = {
+            "calibration": calibration_png({cohort: block["performance"].get("calibration_curve", [])},
+                                           f"{cohort}: calibration"),
+            "subgroups": subgroup_png(block["subgroups"], f"{cohort}: {block['subgroups']['metric']} per subgroup"),
+            "flip_rates": flip_rate_png(block["counterfactual"], f"{cohort}: counterfactual flip rate"),
+        }  # fmt: skip
+        for kind, image in figures.items():
+            if image is not None:
+                name = f"{cohort}_{kind}.png"
+                write_bytes_atomic(image, directory / name)
+                images[kind] = name
+        lines += cohort_markdown(cohort, block, images)
+    text = "\n".join(lines) + "\n"
+    write_text_atomic(text, directory / "report.md")
+    write_text_atomic(datasheet_html(text, f"OncoBench evaluation: {model['name']}"), directory / "report.html")
+    return directory / "report.md"
