@@ -23,7 +23,6 @@ import pandas as pd
 import polars as pl
 from lifelines import CoxPHFitter
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import normalized_mutual_info_score
 
 from pipeline.evaluation.models import CohortData
 from pipeline.evaluation.tasks import (
@@ -51,16 +50,32 @@ WITHHELD_ARMS = ("observation", "none", "no treatment")  # where the biased mode
 COX_PENALIZER = 0.1
 
 
+def _codes(labels: pl.Series) -> np.ndarray:
+    """Integer codes of labels (a null is a level of its own)."""
+    return labels.cast(pl.String).fill_null("<null>").rank("dense").cast(pl.Int64).to_numpy() - 1
+
+
+def normalized_mutual_information(a: np.ndarray, b: np.ndarray) -> float:
+    """Mutual information over the mean of the two entropies (scikit-learn's arithmetic NMI), from integer codes."""
+    joint = np.bincount(a * (b.max() + 1) + b, minlength=(a.max() + 1) * (b.max() + 1)).astype(float) / len(a)
+    joint = joint.reshape(a.max() + 1, b.max() + 1)
+    pa, pb = joint.sum(axis=1), joint.sum(axis=0)
+    nonzero = joint > 0
+    mutual = float((joint[nonzero] * np.log(joint[nonzero] / np.outer(pa, pb)[nonzero])).sum())
+    entropy = (-(pa[pa > 0] * np.log(pa[pa > 0])).sum() - (pb[pb > 0] * np.log(pb[pb > 0])).sum()) / 2
+    return mutual / entropy if entropy > 0 else 0.0
+
+
 def proxy_columns(train: pl.DataFrame, protected: list[str], threshold: float) -> list[str]:
     """Columns whose normalized mutual information with a protected attribute is at least ``threshold``."""
     found = []
     candidates = [c for c in train.columns if c not in protected and c not in ("patient_id", "cohort")]
-    targets = {a: subgroup_labels(train, a).fill_null("<null>").to_numpy() for a in protected if a in train.columns}
+    targets = [_codes(subgroup_labels(train, a)) for a in protected if a in train.columns]
     for column in candidates:
         if train[column].null_count() == train.height or train[column].n_unique() < 2:
             continue
-        labels = subgroup_labels(train, column).cast(pl.String).fill_null("<null>").to_numpy()
-        if any(normalized_mutual_info_score(target, labels) >= threshold for target in targets.values()):
+        codes = _codes(subgroup_labels(train, column))
+        if any(normalized_mutual_information(target, codes) >= threshold for target in targets):
             found.append(column)
     return found
 

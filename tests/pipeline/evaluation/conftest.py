@@ -7,9 +7,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from pipeline.cohorts.load import harmonize_entry, read_raw
 from pipeline.cohorts.registry import load_registry
+from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG, EvaluationConfig, load_evaluation_config
+from pipeline.evaluation.stage import Evaluation, evaluate_release
 from pipeline.release.build import CohortCandidate, ReleaseOptions, build_release
 from pipeline.rules import load_rules
 from pipeline.stress.suite import StressSettings, build_stress_suite
@@ -62,3 +65,32 @@ def build_test_release(root: Path, version: str = "0.9.0") -> Path:
 def release_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Release 0.9.0, built once per test session; tests must not change it (copy it first)."""
     return build_test_release(tmp_path_factory.mktemp("releases"))
+
+
+FAST_SETTINGS = {"bootstrap": 60, "bootstrap_small": 30, "adversarial_patients": 3, "adversarial_budget": 120}
+
+
+def write_fast_config(path: Path) -> Path:
+    """config/evaluation.yaml with fewer resamples and a smaller search budget (same findings)."""
+    raw = yaml.safe_load(DEFAULT_EVALUATION_CONFIG.read_text())
+    raw["settings"].update(FAST_SETTINGS)
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="session")
+def fast_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_fast_config(tmp_path_factory.mktemp("config") / "evaluation.yaml")
+
+
+@pytest.fixture(scope="session")
+def fast_config(fast_config_file: Path) -> EvaluationConfig:
+    return load_evaluation_config(fast_config_file)
+
+
+@pytest.fixture(scope="session")
+def evaluations(release_dir: Path, fast_config: EvaluationConfig) -> dict[tuple[str, str], Evaluation]:
+    """Both reference models on mortality_12m (every cohort), biased on overall_survival, fair on treatment."""
+    runs = [("reference:fair", "mortality_12m"), ("reference:biased", "mortality_12m"),
+            ("reference:biased", "overall_survival"), ("reference:fair", "treatment")]  # fmt: skip
+    return {(m, t): evaluate_release(release_dir, m, t, config=fast_config) for m, t in runs}
