@@ -225,7 +225,8 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     cohorts = data["cohort"].unique().drop_nulls().to_list() if "cohort" in data.columns else []
     model = Synthesizer.load(args.model, cohort=cohorts[0] if len(cohorts) == 1 else None) if args.model else None
     settings = StressSettings(
-        rare_k=args.k, rows_per_cell=args.rows_per_cell, extreme_rows=args.rows_per_cell, seed=args.seed,
+        rare_k=args.k, max_cells=args.max_cells, rows_per_cell=args.rows_per_cell, extreme_rows=args.rows_per_cell,
+        seed=args.seed,
         modes=(args.mode,) if args.kind == "twins" else StressSettings().modes, kinds=kinds,
     )  # fmt: skip
     suite = build_stress_suite(
@@ -453,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--attribute", nargs="+", default=None, help="protected attributes (default: registry)")
     stress.add_argument("--mode", choices=["pure", "consistent"], default="pure", help="twins only")
     stress.add_argument("--k", type=int, default=10, help="edge: a cell with fewer real patients is rare")
+    stress.add_argument("--max-cells", type=int, default=60, help="edge: draw at most this many rare cells (rarest)")
     stress.add_argument("--rows-per-cell", type=int, default=20)
     stress.add_argument("--seed", type=int, default=0)
     stress.add_argument("--rules", type=Path, default=None, help="plausibility rules (config/plausibility_rules.yaml)")

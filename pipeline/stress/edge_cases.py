@@ -48,21 +48,34 @@ def cell_dimensions(real: pl.DataFrame, model: Synthesizer, protected: list[str]
     return [d for d in singles + pairs if len(d) >= 2]
 
 
-def rare_cells(real: pl.DataFrame, dimensions: list[tuple[str, ...]], k: int) -> pl.DataFrame:
-    """Every cell (as ``column=value & ...``) with 1 <= n < k real patients, with n and its conditions."""
-    rows = []
-    for columns in dimensions:
+def rare_cells(
+    real: pl.DataFrame, dimensions: list[tuple[str, ...]], k: int, max_cells: int | None = None
+) -> pl.DataFrame:
+    """Every minimal cell (as ``column=value & ...``) with 1 <= n < k real patients, rarest first.
+
+    A cell is minimal when no cell of fewer conditions that it contains is already rare
+    (``stage=I & BRAF=true & ALK=false`` adds nothing to a rare ``stage=I & BRAF=true``), so
+    many flags do not multiply into thousands of near-identical cells. ``max_cells`` keeps the
+    rarest, fewest-condition cells.
+    """
+    found: list[dict[str, object]] = []
+    for columns in sorted(dict.fromkeys(dimensions), key=len):
         counts = real.select(pl.col(c).cast(pl.String) for c in columns).drop_nulls().group_by(columns).len()
         for row in counts.filter(pl.col("len") < k).sort(list(columns)).iter_rows(named=True):
             conditions = {c: row[c] for c in columns}
-            rows.append(
+            items = set(conditions.items())
+            if any(set(cell["conditions"].items()) < items for cell in found):  # type: ignore[union-attr]
+                continue
+            found.append(
                 {
                     "cell": " & ".join(f"{c}={v}" for c, v in conditions.items()),
                     "n_real": row["len"],
                     "conditions": conditions,
                 }
             )
-    return pl.DataFrame(rows, schema={"cell": pl.String, "n_real": pl.Int64, "conditions": pl.Object})
+    found.sort(key=lambda cell: (cell["n_real"], len(cell["conditions"]), cell["cell"]))  # type: ignore[arg-type]
+    kept = found if max_cells is None else found[:max_cells]
+    return pl.DataFrame(kept, schema={"cell": pl.String, "n_real": pl.Int64, "conditions": pl.Object})
 
 
 def draw_cells(model: Synthesizer, cells: pl.DataFrame, rows_per_cell: int, seed: int) -> pl.DataFrame:

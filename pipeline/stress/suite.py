@@ -28,6 +28,7 @@ class StressSettings:
 
     base_rows: int = 300  # synthetic patients twins start from
     rare_k: int = 10  # a cell with fewer real patients than this is rare
+    max_cells: int = 60  # at most this many rare cells (the rarest) are drawn
     rows_per_cell: int = 20
     extreme_rows: int = 20
     seed: int = 0
@@ -108,6 +109,11 @@ def build_stress_suite(
     if "edge" in s.kinds:
         say("rare cells")
         cells = rare_cells(real, cell_dimensions(real, model, list(protected)), s.rare_k)
+        if cells.height > s.max_cells:
+            skipped.append(
+                f"{cells.height - s.max_cells} of {cells.height} rare cells (keeping the rarest {s.max_cells})"
+            )
+            cells = cells.head(s.max_cells)
         if cells.height:
             edge, report = enforce_rules(draw_cells(model, cells, s.rows_per_cell, s.seed + 20_000), rules)
             rule_rows += _report_rows("edge_case", report)
