@@ -7,7 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import checks, ingestion, release, stress, synthesis, validation
+from assets import checks, evaluation, ingestion, release, stress, synthesis, validation
+from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, evaluation_partitions
 from assets.partitions import cohort_partitions, model_partitions
 from assets.resources import (
     PROJECT_ROOT,
@@ -21,6 +22,8 @@ from assets.resources import (
 )
 from pipeline.cohorts.identifiers import DEFAULT_SALT
 from pipeline.cohorts.registry import registry_path
+from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG
+from pipeline.evaluation.registry import DEFAULT_MODELS
 from pipeline.rules import DEFAULT_RULES
 from pipeline.validation.gates import DEFAULT_CONFIG
 
@@ -50,6 +53,13 @@ stress_job = dg.define_asset_job(
     description="Counterfactual twins, rare edge cases and upsampling for one cohort, from its fitted flow.",
 )
 
+evaluation_job = dg.define_asset_job(
+    "oncobench_evaluation",
+    selection=dg.AssetSelection.groups(evaluation.EVALUATION),
+    partitions_def=evaluation_partitions,
+    description="Score one registered model (config/models.yaml) on the release; record it on the leaderboard.",
+)
+
 release_job = dg.define_asset_job(
     "oncobench_release",
     selection=dg.AssetSelection.groups(release.RELEASE),
@@ -66,13 +76,14 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``).
 
     The only place resources are built and environment variables read: ``ONCOBENCH_DATA_DIR``,
-    ``ONCOBENCH_REGISTRY``, ``ONCOBENCH_VALIDATION``, ``ONCOBENCH_RULES``, ``ONCOBENCH_ID_SALT``.
+    ``ONCOBENCH_REGISTRY``, ``ONCOBENCH_VALIDATION``, ``ONCOBENCH_RULES``, ``ONCOBENCH_ID_SALT``,
+    ``ONCOBENCH_MODELS``, ``ONCOBENCH_EVALUATION``.
     """
     data = Path(data_dir or _setting("ONCOBENCH_DATA_DIR", PROJECT_ROOT / "data"))
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release]),
+        assets=dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release, evaluation]),
         asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[main_job, synthesis_job, validation_job, stress_job, release_job],
+        jobs=[main_job, synthesis_job, validation_job, stress_job, release_job, evaluation_job],
         resources={
             "registry": CohortRegistryResource(
                 path=str(registry_path()), id_salt=_setting("ONCOBENCH_ID_SALT", DEFAULT_SALT)
@@ -83,6 +94,10 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
             "io_manager": PolarsParquetIOManager(base_dir=str(data / "assets")),
             "model_io_manager": SynthesizerIOManager(base_dir=str(data / "models")),
             "releases": ReleaseStoreResource(root=str(data / "releases")),
+            "models": ModelsRegistryResource(path=_setting("ONCOBENCH_MODELS", DEFAULT_MODELS)),
+            "evaluation_config": EvaluationConfigResource(
+                path=_setting("ONCOBENCH_EVALUATION", DEFAULT_EVALUATION_CONFIG)
+            ),
         },
     )
 

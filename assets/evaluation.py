@@ -1,0 +1,139 @@
+"""model_evaluation: every registered model scored on the release, one partition per model."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import png, table
+from assets.release import benchmark_release
+from assets.resources import ReleaseStoreResource, RulesResource, WarehouseResource
+from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG, EvaluationConfig, load_evaluation_config
+from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_png
+from pipeline.evaluation.records import evaluation_frame, record_evaluation
+from pipeline.evaluation.registry import ModelsRegistry, load_models_registry
+from pipeline.evaluation.stage import Evaluation, evaluate_release
+from pipeline.release.settings import load_release_settings
+
+EVALUATION = "evaluation"
+FINDING_RULES = load_evaluation_config(DEFAULT_EVALUATION_CONFIG).findings  # one check per finding of the file
+evaluation_partitions = dg.StaticPartitionsDefinition(load_models_registry().names)
+
+
+def finding_check(finding_id: str) -> str:
+    return f"model_passes_{finding_id}"
+
+
+class EvaluationConfigResource(dg.ConfigurableResource):
+    """Evaluation settings and finding thresholds (``config/evaluation.yaml`` by default)."""
+
+    path: str
+
+    def load(self) -> EvaluationConfig:
+        return load_evaluation_config(self.path)
+
+
+class ModelsRegistryResource(dg.ConfigurableResource):
+    """The models the `model_evaluation` asset scores (``config/models.yaml`` by default)."""
+
+    path: str
+
+    def load(self) -> ModelsRegistry:
+        return load_models_registry(self.path)
+
+
+class ModelEvaluationConfig(dg.Config):
+    """Which release to score (empty: the version of config/release.yaml)."""
+
+    version: str = ""
+
+
+def _headline(evaluations: list[Evaluation]) -> pl.DataFrame:
+    frames = [evaluation_frame(e).with_columns(pl.lit(e.result["task"]).alias("task")) for e in evaluations]
+    columns = ["task", "cohort", "metric", "value", "ci_low", "ci_high", "n", "worst_group", "max_flip_attribute",
+               "max_flip_rate", "max_flip_ci_low", "max_flip_ci_high", "adversarial_change",
+               "findings_failed"]  # fmt: skip
+    return pl.concat(frames, how="vertical").select(columns)
+
+
+def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.AssetCheckResult:
+    breaches = [
+        {"task": e.result["task"], "cohort": cohort, "target": b["target"], "value": b["value"],
+         "ci_low": b["ci_low"], "ci_high": b["ci_high"], "cases": len(b["cases"])}
+        for e in evaluations for cohort, block in e.result["cohorts"].items()
+        for f in block["findings"] if f["id"] == finding_id for b in f["breaches"]
+    ]  # fmt: skip
+    rule = next((f["rule"] for e in evaluations for b in e.result["cohorts"].values() for f in b["findings"]
+                 if f["id"] == finding_id), finding_id)  # fmt: skip
+    return dg.AssetCheckResult(
+        check_name=finding_check(finding_id),
+        passed=not breaches,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{rule}: {why}"
+        + (f" ({len(breaches)} breaches; cases in the evaluation JSON)" if breaches else ""),
+        metadata={"breaches": table(pl.DataFrame(breaches)) if breaches else dg.MetadataValue.md("_none_")},
+    )
+
+
+@dg.asset(
+    partitions_def=evaluation_partitions,
+    group_name=EVALUATION,
+    kinds={"duckdb", "scikitlearn"},
+    deps=[benchmark_release],
+    check_specs=[
+        dg.AssetCheckSpec(finding_check(rule.id), asset="model_evaluation", description=rule.why)
+        for rule in FINDING_RULES
+    ],
+)
+def model_evaluation(
+    context: dg.AssetExecutionContext,
+    config: ModelEvaluationConfig,
+    models: ModelsRegistryResource,
+    evaluation_config: EvaluationConfigResource,
+    rules: RulesResource,
+    warehouse: WarehouseResource,
+    releases: ReleaseStoreResource,
+) -> dg.MaterializeResult:
+    """One registered model (config/models.yaml) scored on every task it lists, on the verified release:
+    performance with intervals, subgroups and intersections, counterfactual flip rates, adversarial search,
+    stress cells and findings (one check each). Recorded in the DuckDB table `evaluations` (the
+    leaderboard) and the audit chain."""
+    entry = models.load().get(context.partition_key)
+    version = config.version or load_release_settings().version
+    directory = Path(releases.root) / version
+    store, settings = warehouse.get(), evaluation_config.load()
+    evaluations = []
+    for task in entry.tasks:
+        evaluation = evaluate_release(
+            directory, entry.model, task, config=settings, rules=rules.load(), store=store,
+            progress=lambda step: context.log.info(f"{entry.name}: {step}"),
+        )  # fmt: skip
+        record_evaluation(store, evaluation)
+        evaluations.append(evaluation)
+    headline = _headline(evaluations)
+    plots = {}
+    for evaluation in evaluations:
+        task = evaluation.result["task"]
+        cohorts = evaluation.result["cohorts"]
+        plots[f"calibration_{task}"] = png(
+            calibration_png({c: b["performance"].get("calibration_curve", []) for c, b in cohorts.items()},
+                            f"{entry.name}: calibration ({task})"), "calibration curves")  # fmt: skip
+        for cohort, block in cohorts.items():
+            plots[f"flip_rates_{task}_{cohort}"] = png(
+                flip_rate_png(block["counterfactual"], f"{cohort}: flip rate ({task})"), "flip rates"
+            )
+            plots[f"subgroups_{task}_{cohort}"] = png(
+                subgroup_png(block["subgroups"], f"{cohort}: per subgroup ({task})"), "subgroup scores"
+            )
+    return dg.MaterializeResult(
+        metadata={
+            "model": entry.model,
+            "release": version,
+            "fingerprint": evaluations[0].result["model"]["fingerprint"] if evaluations else "",
+            "config_version": settings.version,
+            "headline": table(headline),
+            "seconds": dg.MetadataValue.json({e.result["task"]: e.seconds for e in evaluations}),
+            **plots,
+        },
+        check_results=[_check(rule.id, rule.why, evaluations) for rule in FINDING_RULES],
+    )
