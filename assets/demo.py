@@ -14,8 +14,18 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.definitions import defs, main_job, release_job, stress_job, synthesis_job, validation_job
+from assets.definitions import (
+    defs,
+    evaluation_job,
+    main_job,
+    release_job,
+    stress_job,
+    synthesis_job,
+    validation_job,
+)
+from assets.evaluation import evaluation_partitions
 from assets.partitions import cohort_partitions
+from pipeline.evaluation.records import leaderboard
 from pipeline.release.references import tag_message
 from pipeline.release.settings import load_release_settings
 from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
@@ -98,6 +108,22 @@ def release(instance: dg.DagsterInstance) -> bool:
     return True
 
 
+def evaluate(instance: dg.DagsterInstance) -> int:
+    """Score every registered model (config/models.yaml) on the release and print the leaderboard."""
+    version = load_release_settings().version
+    failed = 0
+    for key in evaluation_partitions.get_partition_keys():
+        failed += not _run(evaluation_job.name, key, f"evaluation of {key} on release {version}", instance).success
+    board = leaderboard(defs.resources["warehouse"].get(), version)
+    if board.height:
+        shown = board.select("task", "cohort", "model", "score", "largest_flip_rate", "adversarial", "findings_failed")
+        with pl.Config(tbl_rows=50, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+                       tbl_width_chars=200, fmt_str_lengths=60):  # fmt: skip
+            print(f"leaderboard of release {version} (oncobench leaderboard --release {version}):")
+            print(shown)
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     args = set(sys.argv[1:] if argv is None else argv)
     failed = 0
@@ -106,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             failed = run_all(instance)
             print_scoreboard()
         if "--no-release" not in args:
-            failed += not release(instance)
+            released = release(instance)
+            failed += not released
+            if released and "--no-evaluation" not in args:
+                failed += evaluate(instance)
     print("done; see `make ui`" if not failed else f"{failed} step(s) failed; see `make ui`")
     return 1 if failed else 0
 
