@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,8 +87,13 @@ def _check_output(path: Path, option: str, inputs: Sequence[Path] = ()) -> None:
     folder = path.resolve().parent
     while not folder.exists():
         folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise OncoBenchError(f"{option} {path}: cannot write in {folder}")
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(folder)
+        with tempfile.TemporaryFile(dir=folder):  # the only sure test that files can be created there
+            pass
+    except OSError:
+        raise OncoBenchError(f"{option} {path}: cannot write in {folder}") from None
 
 
 def _registry_entry(frame: pl.DataFrame, registry_file: Path | None) -> CohortEntry | None:
@@ -119,6 +125,25 @@ def _epoch_bar(label: str):
         bar.set_postfix(loss=f"{loss:.3f}")
 
     return bar, advance
+
+
+def _cmd_split(args: argparse.Namespace) -> int:
+    from pipeline.split import split_cohort
+    from pipeline.validation.gates import load_validation_config
+
+    train_path, holdout_path = args.out_dir / "train.parquet", args.out_dir / "holdout.parquet"
+    for path in (train_path, holdout_path):
+        _check_output(path, "--out-dir", [args.input])
+    settings = load_validation_config(args.config).settings
+    fraction = settings.holdout_fraction if args.holdout_fraction is None else args.holdout_fraction
+    seed = settings.split_seed if args.seed is None else args.seed
+    real = read_harmonized(args.input, role="cohort")
+    train, holdout = split_cohort(real, holdout_fraction=fraction, seed=seed)
+    write_parquet_atomic(train, train_path)
+    write_parquet_atomic(holdout, holdout_path)
+    print(f"{train.height} training -> {train_path}; {holdout.height} holdout -> {holdout_path} "
+          f"(holdout fraction {fraction}, seed {seed}, stratified by the event)")  # fmt: skip
+    return 0
 
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
@@ -411,6 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.set_defaults(handler=_cmd_ingest)
 
+    split = commands.add_parser("split", help="stratified train / holdout split, as the assets do")
+    split.add_argument("input", type=Path, help="harmonized cohort (Parquet or CSV)")
+    split.add_argument("--out-dir", type=Path, required=True, help="writes train.parquet and holdout.parquet here")
+    split.add_argument("--holdout-fraction", type=float, default=None, help="default: config/validation.yaml")
+    split.add_argument("--seed", type=int, default=None, help="default: split_seed of config/validation.yaml")
+    split.add_argument("--config", type=Path, default=None, help="settings (config/validation.yaml)")
+    split.set_defaults(handler=_cmd_split)
+
     synthesize = commands.add_parser("synthesize", help="fit a synthesizer on a harmonized cohort and sample")
     synthesize.add_argument("input", type=Path, help="harmonized cohort (Parquet, e.g. from `oncobench ingest`)")
     synthesize.add_argument("--synthesizer", choices=["ctgan", "flow", "copula"], default="flow")
@@ -523,6 +556,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except OncoBenchError as exc:
         print(f"oncobench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path we could not read or write: say which, no traceback
+        print(f"oncobench: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
 
 

@@ -80,3 +80,14 @@ def test_check_fails_and_explains_on_a_frame_that_breaks_the_suite() -> None:
     assert "age_at_diagnosis" in result.description and "'note': 'email'" in result.description
     spec = next(iter(harmonized_cohort_meets_expectations.check_specs))
     assert spec.blocking
+
+
+def test_cli_split_gives_the_assets_training_and_holdout(colon_split: Path, tmp_path: Path) -> None:
+    """One home per stage: `oncobench split` of the harmonized cohort equals the cohort_split asset."""
+    from pipeline.cli import main
+
+    harmonized = colon_split / "assets" / "harmonized_cohort" / "colon.parquet"
+    assert main(["split", str(harmonized), "--out-dir", str(tmp_path)]) == 0
+    for mine, theirs in (("train", "training_cohort"), ("holdout", "holdout_cohort")):
+        expected = pl.read_parquet(colon_split / "assets" / theirs / "colon.parquet")
+        assert pl.read_parquet(tmp_path / f"{mine}.parquet").equals(expected)
