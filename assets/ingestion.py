@@ -8,6 +8,7 @@ from assets.partitions import cohort_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
 from pipeline import audit
 from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw
+from pipeline.cohorts.report import IngestReport
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.profile import (
     cohort_summary,
@@ -26,7 +27,10 @@ def raw_cohort(
 ) -> pl.DataFrame:
     """The cohort exactly as its source provides it (one row per patient, source column names)."""
     entry = registry.load().get(context.partition_key)
-    raw = read_raw(entry)
+    report = IngestReport(source=describe_source(entry))
+    raw = read_raw(entry, report)
+    for warning in report.warnings:
+        context.log.warning(f"{entry.name}: {warning}")
     fingerprint = frame_fingerprint(raw)
     ingested = {"source": describe_source(entry), "rows": raw.height, "fingerprint": fingerprint}
     audit.append(warehouse.get(), "ingestion", entry.name, ingested)
@@ -37,6 +41,7 @@ def raw_cohort(
             "dagster/row_count": raw.height,
             "n_columns": raw.width,
             "input_fingerprint": fingerprint,
+            "read_warnings": dg.MetadataValue.json(report.warnings),
         }
     )
     return raw
@@ -48,13 +53,24 @@ def harmonized_cohort(
     registry: CohortRegistryResource,
     raw_cohort: pl.DataFrame,
 ) -> pl.DataFrame:
-    """One typed row per patient in the harmonized oncology schema; source ids salted and hashed."""
+    """One typed row per patient in the harmonized oncology schema; source ids salted and hashed.
+
+    Its metadata is the ingest report: patients left out and why, columns dropped (identifiers,
+    outcome proxies), missing-value tokens read as null, tolerated defects."""
     entry = registry.load().get(context.partition_key)
-    frame = harmonize_entry(raw_cohort, entry, salt=registry.id_salt)
+    report = IngestReport(source=describe_source(entry))
+    frame = harmonize_entry(raw_cohort, entry, salt=registry.id_salt, report=report)
+    for line in report.lines():
+        context.log.info(f"{entry.name}: {line}")
     schema = pl.DataFrame({"column": frame.columns, "dtype": [str(t) for t in frame.dtypes]})
     context.add_output_metadata(
         {
             "dagster/row_count": frame.height,
+            "patients_left_out": sum(report.left_out.values()),
+            "ingest_report": dg.MetadataValue.md(
+                "\n".join(f"- {line}" for line in report.lines()) or "nothing left out"
+            ),
+            "ingest_report_json": dg.MetadataValue.json(report.to_dict()),
             "n_columns": frame.width,
             "schema": table(schema, limit=200),
             "preview": markdown_preview(frame.drop("patient_id")),

@@ -91,3 +91,23 @@ def test_cli_split_gives_the_assets_training_and_holdout(colon_split: Path, tmp_
     for mine, theirs in (("train", "training_cohort"), ("holdout", "holdout_cohort")):
         expected = pl.read_parquet(colon_split / "assets" / theirs / "colon.parquet")
         assert pl.read_parquet(tmp_path / f"{mine}.parquet").equals(expected)
+
+
+def test_harmonized_cohort_carries_the_ingest_report(tmp_path: Path) -> None:
+    """Patients left out (here: no survival time) are counted in the asset's metadata, not lost silently."""
+    source = tmp_path / "study.csv"
+    frame = schema_named_frame(40)
+    frame.with_columns(
+        pl.when(pl.int_range(40) < 3).then(None).otherwise(pl.col("survival_months")).alias("survival_months")
+    ).write_csv(source)
+    registry = tmp_path / "cohorts.yaml"
+    registry.write_text(f"cohorts:\n  colon:\n    source: {{kind: table, path: {source}}}\n")
+    result = dg.materialize(
+        [raw_cohort, harmonized_cohort], partition_key="colon", resources=_resources(tmp_path, registry)
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("harmonized_cohort")[0].metadata
+    assert metadata["patients_left_out"].value == 3
+    report = metadata["ingest_report_json"].value
+    assert report["n_source_patients"] == 40 and report["n_patients"] == 37
+    assert "left out 3 of 40 patients" in metadata["ingest_report"].value
