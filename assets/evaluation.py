@@ -133,6 +133,8 @@ def model_evaluation(
             "config_version": settings.version,
             "headline": table(headline),
             "seconds": dg.MetadataValue.json({e.result["task"]: e.seconds for e in evaluations}),
+            "energy_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
+            "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
             **plots,
         },
         check_results=[_check(rule.id, rule.why, evaluations) for rule in FINDING_RULES],

@@ -390,6 +390,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                   f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}] over {e['pairs']} pairs")  # fmt: skip
         failed = [f["id"] for f in block["findings"] if not f["passed"]]
         print(f"    findings: {', '.join(failed) or 'none'}")
+    energy = evaluation.emissions
+    if energy.kwh is not None:
+        print(f"  energy: {energy.kwh * 1000:.3f} Wh, {energy.kg_co2e * 1000:.3f} g CO2e ({energy.country} grid, "
+              f"{energy.seconds:.0f} s; codecarbon, offline)")  # fmt: skip
     if args.out:
         print(f"result -> {args.out}")
     return 0

@@ -27,6 +27,7 @@ class EvaluationSettings:
     adversarial_budget: int = 300
     proxy_nmi: float = 0.5
     survival_bins: int = 20
+    emissions_country: str = "DEU"  # ISO 3166 alpha-3 of the grid for codecarbon (offline); empty: not measured
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
     if unknown:
         raise EvaluationError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
     try:
-        parsed = EvaluationSettings(**{k: (float(v) if known[k] == "float" else int(v)) for k, v in settings.items()})
+        cast = {"float": float, "int": int, "str": lambda v: "" if v is None else str(v)}
+        parsed = EvaluationSettings(**{k: cast[known[k]](v) for k, v in settings.items()})
     except (TypeError, ValueError) as error:
         raise EvaluationError(f"{path}: settings: {error}") from None
     rules, seen = [], set()

@@ -3,9 +3,9 @@
 One row per release, model, task and cohort: the headline score with its interval, the worst
 subgroup, the largest counterfactual flip rate with its interval, the worst adversarial change,
 failed findings, and the cohort's whole result as JSON. Re-evaluating the same model replaces its
-rows. Each evaluation appends one audit entry (release version and manifest sha256, model
-fingerprint, config version, headline scores), so a published score can be checked against the
-release it claims.
+rows; its energy and carbon (codecarbon, offline) go to the table ``emissions``. Each evaluation
+appends one audit entry (release version and manifest sha256, model fingerprint, config version,
+energy, headline scores), so a published score can be checked against the release it claims.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pipeline.evaluation.stage import Evaluation
 from pipeline.warehouse import Warehouse
 
 TABLE = "evaluations"
+EMISSIONS = "emissions"  # kWh and kg CO2e per run (codecarbon, offline)
 
 LEADERBOARD_SQL = f"""
 SELECT release, task, cohort, model, metric,
@@ -77,6 +78,11 @@ def record_evaluation(store: Warehouse, evaluation: Evaluation) -> dict[str, Any
     key = {"release": result["release"], "model": result["model"]["name"], "task": result["task"]}
     frame = evaluation_frame(evaluation)
     store.replace_rows(TABLE, frame, key, add_columns=True)
+    run = f"evaluation:{key['release']}:{key['task']}:{key['model']}"
+    energy = pl.DataFrame([{"kind": "evaluation", "recorded_at": frame["evaluated_at"][0] if frame.height else None,
+                            **evaluation.emissions.as_dict()}],
+                          schema_overrides={"kwh": pl.Float64, "kg_co2e": pl.Float64})  # fmt: skip
+    store.replace_rows(EMISSIONS, energy, {"run": run}, add_columns=True)
     kept = ("metric", "value", "ci_low", "ci_high", "n", "max_flip_attribute", "max_flip_rate", "max_flip_ci_low",
             "max_flip_ci_high")  # fmt: skip
     payload = {
@@ -84,6 +90,7 @@ def record_evaluation(store: Warehouse, evaluation: Evaluation) -> dict[str, Any
         "manifest_sha256": evaluation.manifest_sha256,
         "fingerprint": result["model"]["fingerprint"],
         "config_version": evaluation.config_version,
+        "emissions": evaluation.emissions.as_dict(),
         "scores": {row["cohort"]: {k: row[k] for k in kept} for row in frame.iter_rows(named=True)},
     }
     return audit.append(store, "evaluation", f"{key['release']}:{key['task']}:{key['model']}", payload)

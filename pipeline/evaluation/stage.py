@@ -22,6 +22,7 @@ import polars as pl
 from pipeline.evaluation.adversarial import adversarial_search, domains, most_sensitive_bases
 from pipeline.evaluation.config import EvaluationConfig, load_evaluation_config
 from pipeline.evaluation.counterfactual import Decisions, counterfactual_scores, twin_pairs
+from pipeline.evaluation.energy import Emissions, track_emissions
 from pipeline.evaluation.errors import EvaluationError
 from pipeline.evaluation.findings import judge
 from pipeline.evaluation.models import CohortData, LoadedModel, load_model, predict
@@ -61,6 +62,7 @@ class Evaluation:
     config_version: str
     tasks: dict[str, Task]
     seconds: dict[str, float] = field(default_factory=dict)
+    emissions: Emissions = field(default_factory=Emissions)
 
     @property
     def findings_failed(self) -> dict[str, list[str]]:
@@ -155,16 +157,20 @@ def evaluate_release(
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     seconds: dict[str, float] = defaultdict(float)
     blocks = {}
-    for cohort in (c for c in released if task in tasks[c.name]):
-        say(f"{cohort.name}: {task} with {loaded.name}")
-        blocks[cohort.name] = _evaluate_cohort(loaded, tasks[cohort.name][task], cohort, config, rules, seconds, say)
+    with track_emissions(config.settings.emissions_country) as emissions:
+        for cohort in (c for c in released if task in tasks[c.name]):
+            say(f"{cohort.name}: {task} with {loaded.name}")
+            blocks[cohort.name] = _evaluate_cohort(
+                loaded, tasks[cohort.name][task], cohort, config, rules, seconds, say
+            )
     result = {
         "release": manifest["release"],
         "model": {"name": loaded.name, "fingerprint": loaded.fingerprint},
         "task": task,
         "cohorts": blocks,
     }
-    return Evaluation(result, manifest_sha256, config.version, {c: tasks[c][task] for c in blocks}, dict(seconds))
+    chosen = {c: tasks[c][task] for c in blocks}
+    return Evaluation(result, manifest_sha256, config.version, chosen, dict(seconds), emissions)
 
 
 class _Clock:
