@@ -46,7 +46,7 @@ class Task:
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> Task:
         try:
-            return cls(
+            task = cls(
                 name=name,
                 kind=str(data["kind"]),
                 label=str(data.get("label", "")),
@@ -56,6 +56,9 @@ class Task:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EvaluationError(f"task {name!r}: malformed declaration {data!r} ({error})") from None
+        if task.kind not in (BINARY, SURVIVAL, MULTICLASS) or (task.kind == BINARY and task.threshold is None):
+            raise EvaluationError(f"task {name!r}: kind must be binary (with a threshold), survival or multiclass")
+        return task
 
     @property
     def target(self) -> str:
