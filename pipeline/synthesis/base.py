@@ -22,6 +22,9 @@ from pipeline.errors import OncoBenchError
 from pipeline.schema import CORE_BY_NAME, IDENTITY_COLUMNS
 
 MIN_TRAINING_ROWS = 50
+# text columns with more distinct values than this are free text or identifiers, never categories
+MAX_TEXT_LEVELS = 50
+MIN_TEXT_LEVELS_CHECKED = 20  # from this many levels, a column whose values are mostly one-off is dropped too
 FORMAT_VERSION = 1
 ProgressCallback = Callable[[int, int, float], None]  # (epoch, total_epochs, loss)
 
@@ -45,6 +48,7 @@ class TrainingReport:
     n_columns: int
     fit_seconds: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
+    dropped_columns: dict[str, str] = field(default_factory=dict)  # column -> why it is not synthesized
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,11 @@ class Synthesizer(ABC):
             )
         self.schema = frame.schema
         self._cohort = frame.get_column("cohort")[0] if "cohort" in frame.columns else None
+        dropped = high_cardinality_text(frame)
         self.modelled = [
-            c for c in frame.columns if c not in IDENTITY_COLUMNS and frame.get_column(c).null_count() < frame.height
+            c
+            for c in frame.columns
+            if c not in IDENTITY_COLUMNS and c not in dropped and frame.get_column(c).null_count() < frame.height
         ]
         training = frame.select(self.modelled)
         self._support = {
@@ -106,6 +113,7 @@ class Synthesizer(ABC):
             n_columns=len(self.modelled),
             fit_seconds=time.perf_counter() - started,
             history=history,
+            dropped_columns=dropped,
         )
         return self
 
@@ -236,6 +244,28 @@ class Synthesizer(ABC):
             repaired_by_column={c: int(s.sum()) for c, s in repaired.items() if s.sum()},
         )
         return frame, report
+
+
+def high_cardinality_text(frame: pl.DataFrame) -> dict[str, str]:
+    """Text columns that are free text or identifiers, not categories, with the reason.
+
+    Modelled as categories, their rare values (a metastasis site seen once, a patient code)
+    would be replayed verbatim, and they carry too little support per level to learn from.
+    Such a column is left null in synthetic rows and reported in the training report.
+    """
+    limit = min(MAX_TEXT_LEVELS, max(MIN_TEXT_LEVELS_CHECKED, frame.height // 10))
+    dropped = {}
+    for name, dtype in frame.schema.items():
+        if name in IDENTITY_COLUMNS or not (dtype == pl.String or isinstance(dtype, pl.Categorical)):
+            continue
+        counts = frame.get_column(name).drop_nulls().cast(pl.String).value_counts()
+        levels = counts.height
+        one_off = float((counts["count"] == 1).sum() / levels) if levels else 0.0
+        if levels > limit:
+            dropped[name] = f"{levels} distinct values (more than {limit}): free text or an identifier"
+        elif levels >= MIN_TEXT_LEVELS_CHECKED and one_off > 0.5:
+            dropped[name] = f"{one_off:.0%} of its {levels} values occur once: free text or an identifier"
+    return dropped
 
 
 BOOLEAN_TEXT = {"true": "true", "false": "false", "1": "true", "0": "false", "yes": "true", "no": "false"}

@@ -7,13 +7,14 @@ Encoding, column by column, all invertible:
   event flag): uniform dequantization (level code plus U(0, 1) noise, scaled to [-1, 1);
   the floor decodes exactly), one dimension per column; null is a level of its own.
 Context columns (cancer type, stage, biomarkers, treatment, protected attributes) are one-hot
-inputs of the flow, so ``sample(n, conditions={...})`` draws exactly those rows, no rejection.
+inputs of the flow. Their values are drawn from a latent-class mixture (``context.py``), never
+copied from training rows; the mixture conditions on any subset exactly, so
+``sample(n, conditions={...})`` draws exactly those rows, no rejection.
 Coupling transforms (``passes=2``) keep sampling to two network passes per transform.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,8 +24,8 @@ from sklearn.preprocessing import QuantileTransformer
 
 from pipeline.schema import GENOMIC_VARIANT_PREFIX, PROTECTED_COLUMNS
 from pipeline.synthesis.base import ProgressCallback, Synthesizer
+from pipeline.synthesis.context import LatentClassModel
 
-log = logging.getLogger(__name__)
 NULL_LEVEL = "__null__"
 MAX_INTEGER_LEVELS = 15
 DEFAULT_CONTEXT = (
@@ -175,7 +176,12 @@ class FlowSynthesizer(Synthesizer):
 
         rng = np.random.default_rng(seed)
         self._plan(frame, seed)
-        self._training_context = frame.select(self.context)
+        self._context_model = LatentClassModel.fit(
+            np.column_stack([_codes(frame.get_column(b.column), b.levels) for b in self.context_blocks]),
+            [b.column for b in self.context_blocks],
+            [list(b.levels) for b in self.context_blocks],
+            seed=seed,
+        )
         x = torch.from_numpy(self._encode_features(frame, rng))
         c = torch.from_numpy(self._encode_context(frame))
         self._flow = self._build_flow()
@@ -209,24 +215,15 @@ class FlowSynthesizer(Synthesizer):
         return list(self.context)
 
     def _context_rows(self, n: int, conditions: dict[str, str], rng: np.random.Generator) -> pl.DataFrame:
-        """Context values: the empirical joint of the training context, restricted to the conditions."""
-        pool = self._training_context
-        if conditions:
-            matching = pool.filter(pl.all_horizontal(pl.col(k).cast(pl.String) == v for k, v in conditions.items()))
-            if matching.height == 0:
-                log.warning(
-                    "no training patient has %s together; the other context columns are drawn from their marginals",
-                    conditions,
-                )
-                columns = {
-                    c: pool.get_column(c).sample(n, with_replacement=True, seed=int(rng.integers(2**31)))
-                    for c in self.context
-                }
-                matching = pl.DataFrame(columns)
-            pool = matching
-        picked = pool[rng.integers(0, pool.height, size=n)]
-        overrides = [_condition_literal(v, pool.schema[k]).alias(k) for k, v in conditions.items()]
-        return picked.with_columns(overrides) if overrides else picked
+        """Context values drawn from the latent-class mixture given the conditions (text; null for no value)."""
+        by_column = {b.column: b for b in self.context_blocks}
+        fixed = {c: by_column[c].levels.index(v) for c, v in conditions.items()}
+        codes = self._context_model.sample_codes(n, fixed, rng)
+        columns = {}
+        for j, block in enumerate(self.context_blocks):
+            values = pl.Series(block.column, np.asarray(block.levels, dtype=object)[codes[:, j]], dtype=pl.String)
+            columns[block.column] = values.replace(NULL_LEVEL, None)
+        return pl.DataFrame(columns)
 
     def _sample(self, n: int, *, conditions: dict[str, Any], seed: int) -> pl.DataFrame:
         import torch
@@ -239,11 +236,6 @@ class FlowSynthesizer(Synthesizer):
             for start in range(0, n, SAMPLE_BATCH):
                 chunks.append(self._flow(context[start : start + SAMPLE_BATCH]).sample().numpy())
         return self._decode(np.concatenate(chunks), context_rows)
-
-
-def _condition_literal(value: str, dtype: pl.DataType) -> pl.Expr:
-    """A condition (always text) as a literal of the column's dtype; booleans are "true"/"false"."""
-    return pl.lit(value == "true") if dtype == pl.Boolean else pl.lit(value).cast(dtype)
 
 
 def _decimals(numbers: pl.Series, most: int = 6) -> int | None:

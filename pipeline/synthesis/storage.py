@@ -45,6 +45,7 @@ ALLOWED_CLASSES = frozenset(
     {
         "pipeline.synthesis.flow:FlowSynthesizer",
         "pipeline.synthesis.flow:_Block",
+        "pipeline.synthesis.context:LatentClassModel",
         "pipeline.synthesis.base:TrainingReport",
         "pipeline.synthesis.base:SampleReport",
         "sklearn.preprocessing._data:QuantileTransformer",
