@@ -62,7 +62,10 @@ def validation_metrics(
     frame, version = result.table, result.config.version
     store = warehouse.get()
     store.replace_rows(
-        METRICS_TABLE, frame.drop("cohort", "synthesizer"), {"cohort": cohort, "synthesizer": synthesizer}
+        METRICS_TABLE,
+        frame.drop("cohort", "synthesizer"),
+        {"cohort": cohort, "synthesizer": synthesizer},
+        add_columns=True,
     )
     outcome = {"config_version": version, "failed_gates": result.failures, "run_id": context.run_id}
     audit.append(store, "validation", f"{cohort}|{synthesizer}", outcome)

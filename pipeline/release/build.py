@@ -104,8 +104,8 @@ def _check_complete(candidates: list[CohortCandidate]) -> None:
 
 
 def _gates(metrics: pl.DataFrame) -> list[dict[str, Any]]:
-    columns = ("family", "metric", "target", "value", "threshold", "bound", "passed")
-    return [{k: row[k] for k in columns} for row in metrics.filter(pl.col("gate")).iter_rows(named=True)]
+    columns = ("family", "metric", "target", "value", "noise_floor", "judged", "rows", "threshold", "bound", "passed")
+    return [{k: row.get(k) for k in columns} for row in metrics.filter(pl.col("gate")).iter_rows(named=True)]
 
 
 def build_release(

@@ -11,6 +11,11 @@ HEADLINE_ORDER = ("column_shapes", "pair_trends", "c2st_auc", "tstr_auc", "tstr_
                   "tstr_c_index_real", "km_max_gap", "dcr_share", "mia_auc", "worst_representation_ratio")  # fmt: skip
 
 
+# noise_floor: the same metric for real holdout patients against training (the best any generator can do);
+# judged: the value the gate compared (the pessimistic end of the 95% interval for privacy gates)
+GATE_COLUMNS = ("metric", "target", "value", "noise_floor", "judged", "rows", "bound", "threshold", "passed")
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "_none_\n"
@@ -26,9 +31,7 @@ def datasheet_markdown(manifest: dict[str, Any]) -> str:
         for name, c in cohorts.items()
     ]
     gate_rows = [
-        {"cohort": name, **{k: g[k] for k in ("metric", "target", "value", "bound", "threshold", "passed")}}
-        for name, c in cohorts.items()
-        for g in c["gates"]
+        {"cohort": name, **{k: g.get(k) for k in GATE_COLUMNS}} for name, c in cohorts.items() for g in c["gates"]
     ]
     files = [{k: f.get(k) for k in ("path", "rows", "sha256")} for f in manifest["files"]]
     lines = [
@@ -94,6 +97,10 @@ def datasheet_markdown(manifest: dict[str, Any]) -> str:
         "",
         _table(headline_rows),
         "## Gates",
+        "",
+        "`noise_floor` is the same metric for real holdout patients scored against the training patients: the best "
+        "any generator can do on this cohort. `judged` is what the gate compared: for privacy, the end of the 95% "
+        "interval that is worse for patients; a gate with fewer than its minimum rows fails as not enough rows.",
         "",
         _table(gate_rows),
         "## Files",

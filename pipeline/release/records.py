@@ -65,7 +65,7 @@ def record_release(store: Warehouse, directory: Path) -> str:
     files = pl.DataFrame(manifest["files"], schema_overrides={"rows": pl.Int64})
     store.replace_rows("releases", summary, key, add_columns=True)
     store.replace_rows("release_files", files, key, add_columns=True)
-    store.replace_rows("release_metrics", pl.read_parquet(directory / "metrics.parquet"), key)
+    store.replace_rows("release_metrics", pl.read_parquet(directory / "metrics.parquet"), key, add_columns=True)
     return version
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,21 @@ class ValidationSettings:
     min_subgroup_rows: int = 30
     min_representation_rows: int = 10
     anonymeter_attacks: int = 300
+    min_gate_rows: int = 100  # fewest rows behind a gated value unless its gate says otherwise
+    noise_floor: bool = True  # also score real holdout patients against training (the best possible)
+
+
+JUDGES = ("value", "pessimistic")
 
 
 @dataclass(frozen=True)
 class Gate:
-    """A bound on every row of one metric: ``value <= threshold`` (max) or ``>=`` (min)."""
+    """A bound on every row of one metric: ``value <= threshold`` (max) or ``>=`` (min).
+
+    A gate judges only with evidence: a row backed by fewer than ``min_rows`` rows fails as
+    "not enough rows", and a ``pessimistic`` gate (the default for privacy) compares the end of
+    the 95% interval that is worse for the patients (the upper end of a ``max`` bound).
+    """
 
     family: str
     metric: str
@@ -45,6 +55,12 @@ class Gate:
     threshold: float
     why: str = ""
     off: bool = False  # a cohort's way to switch a default gate off (with a reason in `why`)
+    min_rows: int | None = None  # None: the settings' min_gate_rows
+    judge: str | None = None  # None: pessimistic for privacy, the value otherwise
+
+    @property
+    def judges(self) -> str:
+        return self.judge or ("pessimistic" if self.family == "privacy" else "value")
 
     def describe(self) -> str:
         return f"{self.family}.{self.metric} {'<=' if self.bound == 'max' else '>='} {self.threshold:g}"
@@ -64,13 +80,17 @@ class ValidationConfig:
         """Default gates, with the cohort's own bounds replacing those of the same metric."""
         own = {(g.family, g.metric): g for g in self.cohort_gates.get(cohort, ())}
         chosen = [own.pop((g.family, g.metric), g) for g in self.gates]
-        return [g for g in chosen + list(own.values()) if not g.off]
+        return [
+            g if g.min_rows is not None else replace(g, min_rows=self.settings.min_gate_rows)
+            for g in chosen + list(own.values())
+            if not g.off
+        ]
 
 
 def _gate(raw: Any, where: str) -> Gate:
     if not isinstance(raw, dict) or "metric" not in raw or "family" not in raw:
         raise ValidationConfigError(f"{where}: a gate needs 'family' and 'metric', got {raw!r}")
-    unknown = set(raw) - {"family", "metric", "max", "min", "why", "disabled"}
+    unknown = set(raw) - {"family", "metric", "max", "min", "why", "disabled", "min_rows", "judge"}
     if raw.get("disabled") is True and not unknown:
         return Gate(str(raw["family"]), str(raw["metric"]), "off", float("nan"), str(raw.get("why", "")), off=True)
     bounds = [k for k in ("max", "min") if k in raw]
@@ -85,7 +105,18 @@ def _gate(raw: Any, where: str) -> Gate:
         raise ValidationConfigError(
             f"{where}: gate {raw['metric']}: bound {raw[bounds[0]]!r} is not a number"
         ) from None
-    return Gate(str(raw["family"]), str(raw["metric"]), bounds[0], threshold, str(raw.get("why", "")))
+    judge = raw.get("judge")
+    if judge is not None and judge not in JUDGES:
+        raise ValidationConfigError(
+            f"{where}: gate {raw['metric']}: judge must be one of {list(JUDGES)}, got {judge!r}"
+        )
+    min_rows = raw.get("min_rows")
+    if min_rows is not None and (not isinstance(min_rows, int) or min_rows < 1):
+        raise ValidationConfigError(f"{where}: gate {raw['metric']}: min_rows must be a positive integer")
+    return Gate(
+        str(raw["family"]), str(raw["metric"]), bounds[0], threshold, str(raw.get("why", "")),
+        min_rows=min_rows, judge=judge,
+    )  # fmt: skip
 
 
 def load_validation_config(path: Path | str | None = None) -> ValidationConfig:
@@ -124,12 +155,19 @@ def apply_gates(metrics: pl.DataFrame, gates: list[Gate]) -> pl.DataFrame:
     """Fill threshold, bound, gate and passed for the rows a gate covers.
 
     A gated metric that could not be computed (null value) fails its gate, and a gate whose
-    metric is missing altogether adds a failed row, so a gate never passes by omission.
+    metric is missing altogether adds a failed row, so a gate never passes by omission. A row
+    with fewer rows behind it than the gate's minimum fails; a pessimistic gate compares the
+    worse end of the interval (``judged``), the value itself where there is no interval.
     """
     result = metrics
     for gate in gates:
         covered = (pl.col("family") == gate.family) & (pl.col("metric") == gate.metric)
-        compare = pl.col("value") <= gate.threshold if gate.bound == "max" else pl.col("value") >= gate.threshold
+        if gate.judges == "pessimistic":
+            judged = pl.coalesce("ci_upper" if gate.bound == "max" else "ci_lower", "value")
+        else:
+            judged = pl.col("value")
+        compare = judged <= gate.threshold if gate.bound == "max" else judged >= gate.threshold
+        enough = pl.col("rows").fill_null(0) >= (gate.min_rows or 1)
         if result.filter(covered).is_empty():
             template = metrics.select("cohort", "synthesizer", "run_id").head(1)
             missing = template.with_columns(
@@ -139,8 +177,10 @@ def apply_gates(metrics: pl.DataFrame, gates: list[Gate]) -> pl.DataFrame:
         result = result.with_columns(
             threshold=pl.when(covered).then(pl.lit(gate.threshold)).otherwise(pl.col("threshold")),
             bound=pl.when(covered).then(pl.lit(gate.bound)).otherwise(pl.col("bound")),
+            min_rows=pl.when(covered).then(pl.lit(gate.min_rows or 1)).otherwise(pl.col("min_rows")),
+            judged=pl.when(covered).then(judged).otherwise(pl.col("judged")),
             gate=pl.when(covered).then(pl.lit(True)).otherwise(pl.col("gate")),
-            passed=pl.when(covered).then(compare.fill_null(False)).otherwise(pl.col("passed")),
+            passed=pl.when(covered).then((enough & compare).fill_null(False)).otherwise(pl.col("passed")),
         )
     return result.select(metrics.columns).cast(dict(metrics.schema))
 
@@ -151,10 +191,16 @@ def failed_gates(metrics: pl.DataFrame) -> pl.DataFrame:
 
 
 def describe_failures(metrics: pl.DataFrame) -> list[str]:
-    """One line per failed gate row: metric, target, value and bound."""
+    """One line per failed gate row: metric, target, value and bound (or why it could not be judged)."""
     lines = []
     for row in failed_gates(metrics).iter_rows(named=True):
+        where = f"{row['family']}.{row['metric']} [{row['target']}]"
         value = "not computed" if row["value"] is None else f"{row['value']:.4g}"
+        if row["value"] is not None and (row["rows"] or 0) < (row["min_rows"] or 1):
+            lines.append(f"{where} = {value}: not enough rows ({row['rows'] or 0} < {row['min_rows']})")
+            continue
         op = "<=" if row["bound"] == "max" else ">="
-        lines.append(f"{row['family']}.{row['metric']} [{row['target']}] = {value}, must be {op} {row['threshold']:g}")
+        judged = row["judged"]
+        shown = value if judged is None or judged == row["value"] else f"{value} (95% bound {judged:.4g})"
+        lines.append(f"{where} = {shown}, must be {op} {row['threshold']:g}")
     return lines

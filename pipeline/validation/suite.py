@@ -9,8 +9,9 @@ import polars as pl
 
 from pipeline.errors import OncoBenchError
 from pipeline.validation import fairness, fidelity, privacy, survival, utility
-from pipeline.validation.columns import column_kinds
+from pipeline.validation.columns import ColumnKinds, column_kinds, not_synthesized
 from pipeline.validation.gates import ValidationConfig, ValidationSettings, apply_gates, describe_failures
+from pipeline.validation.intervals import auc_interval
 from pipeline.validation.metrics import OVERALL, Metric, metrics_frame
 
 Progress = Callable[[str], None]
@@ -22,6 +23,77 @@ class ValidationError(OncoBenchError):
 
 def _real(train: pl.DataFrame, holdout: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([train, holdout], how="vertical_relaxed")
+
+
+def _fidelity(
+    holdout: pl.DataFrame, synthetic: pl.DataFrame, kinds: ColumnKinds, s: ValidationSettings
+) -> list[Metric]:
+    n = min(holdout.height, synthetic.height, s.c2st_max_rows)
+    auc = fidelity.c2st_auc(holdout, synthetic, kinds, seed=s.seed, max_rows=s.c2st_max_rows)
+    low, high = auc_interval(auc, n, n)
+    return [
+        *fidelity.column_shapes(holdout, synthetic, kinds),
+        *fidelity.pair_trends(holdout, synthetic, kinds),
+        *fidelity.distances(holdout, synthetic, kinds),
+        Metric(fidelity.FAMILY, "c2st_auc", auc, lower=low, upper=high, rows=n),
+    ]
+
+
+def _privacy(
+    train: pl.DataFrame,
+    holdout: pl.DataFrame,
+    synthetic: pl.DataFrame,
+    kinds: ColumnKinds,
+    protected: list[str],
+    s: ValidationSettings,
+    say: Progress,
+) -> list[Metric]:
+    say("privacy: quasi-identifier, rare-value and identifier replay; exact copies")
+    metrics = privacy.qi_replay(train, holdout, synthetic, kinds, protected=protected, min_rows=s.min_gate_rows)
+    metrics += privacy.rare_value_replay(train, holdout, synthetic, kinds)
+    metrics += privacy.identifier_copies(train, holdout, synthetic, kinds)
+    metrics += privacy.exact_copies(train, holdout, synthetic, kinds)
+    say("privacy: membership inference by density (DOMIAS) and by distance")
+    metrics += privacy.domias_auc(train, holdout, synthetic, kinds, seed=s.seed, max_rows=s.privacy_max_rows)
+    metrics += privacy.distance_metrics(train, holdout, synthetic, kinds, seed=s.seed, max_rows=s.privacy_max_rows)
+    if s.anonymeter_attacks > 0:
+        say("privacy: Anonymeter singling-out, linkability and inference risks")
+        metrics += privacy.anonymeter_risks(
+            train,
+            holdout,
+            synthetic,
+            kinds,
+            secrets=fairness.protected_present(train, protected),
+            seed=s.seed,
+            attacks=s.anonymeter_attacks,
+        )
+    return metrics
+
+
+def noise_floor(
+    train: pl.DataFrame,
+    holdout: pl.DataFrame,
+    kinds: ColumnKinds,
+    *,
+    protected: list[str],
+    settings: ValidationSettings,
+    progress: Progress | None = None,
+) -> dict[tuple[str, str, str], float]:
+    """Every fidelity, survival and privacy metric with real patients in the synthetic role: the best
+    any generator can do on this cohort and split.
+
+    Fidelity and survival score training patients against the holdout; privacy scores one half of
+    the holdout (unseen patients, so nothing can leak) against training, with the other half as
+    the chance reference.
+    """
+    say = progress or (lambda _: None)
+    say("noise floor: real training patients against the holdout, unseen patients against training")
+    metrics = _fidelity(holdout, train, kinds, settings)
+    metrics += survival.km_metrics(holdout, train, kinds, protected, min_rows=settings.min_subgroup_rows)
+    half = holdout.sample(fraction=1.0, shuffle=True, seed=settings.seed)
+    unseen, chance = half.head(half.height // 2), half.tail(half.height - half.height // 2)
+    metrics += _privacy(train, chance, unseen, kinds, protected, settings, lambda _: None)
+    return {(m.family, m.metric, m.target): m.value for m in metrics}
 
 
 def run_validation(
@@ -37,43 +109,20 @@ def run_validation(
     say = progress or (lambda _: None)
     kinds = column_kinds(train, synthetic)
     s = settings
-    say("fidelity: column shapes, pair trends, distances")
-    metrics = [
-        *fidelity.column_shapes(holdout, synthetic, kinds),
-        *fidelity.pair_trends(holdout, synthetic, kinds),
-        *fidelity.distances(holdout, synthetic, kinds),
-    ]
-    say("fidelity: classifier two-sample test")
-    metrics.append(
-        Metric(
-            fidelity.FAMILY,
-            "c2st_auc",
-            fidelity.c2st_auc(holdout, synthetic, kinds, seed=s.seed, max_rows=s.c2st_max_rows),
-        )
-    )
+    say("fidelity: column shapes, pair trends, distances, classifier two-sample test")
+    left_out = not_synthesized(train, synthetic)
+    metrics = [Metric(fidelity.FAMILY, "columns_not_synthesized", float(len(left_out)), ", ".join(left_out) or OVERALL)]
+    metrics += _fidelity(holdout, synthetic, kinds, s)
     say("utility: train on synthetic, test on real")
     utility_metrics, predictions = utility.mortality_auc(
         train, holdout, synthetic, kinds, horizon_months=s.horizon_months, seed=s.seed
     )
     metrics += utility_metrics
     metrics += utility.survival_concordance(train, holdout, synthetic, kinds, max_rows=s.utility_max_rows, seed=s.seed)
-    say("survival: Kaplan-Meier gaps and Cox hazard ratios")
+    say("survival: Kaplan-Meier gaps, optimism, short-sightedness and Cox hazard ratios")
     metrics += survival.km_metrics(holdout, synthetic, kinds, protected, min_rows=s.min_subgroup_rows)
     metrics += survival.hazard_ratio_metrics(holdout, synthetic, kinds)
-    say("privacy: exact copies, distances to closest records, membership inference")
-    metrics += privacy.exact_copies(train, holdout, synthetic, kinds)
-    metrics += privacy.distance_metrics(train, holdout, synthetic, kinds, seed=s.seed, max_rows=s.privacy_max_rows)
-    if s.anonymeter_attacks > 0:
-        say("privacy: Anonymeter singling-out, linkability and inference risks")
-        metrics += privacy.anonymeter_risks(
-            train,
-            holdout,
-            synthetic,
-            kinds,
-            secrets=fairness.protected_present(train, protected),
-            seed=s.seed,
-            attacks=s.anonymeter_attacks,
-        )
+    metrics += _privacy(train, holdout, synthetic, kinds, protected, s, say)
     say("fairness: representation, subgroup fidelity, parity of a reference model")
     metrics += fairness.representation(_real(train, holdout), synthetic, protected, min_rows=s.min_representation_rows)
     metrics += fairness.subgroup_fidelity(holdout, synthetic, kinds, protected, min_rows=s.min_subgroup_rows)
@@ -83,10 +132,20 @@ def run_validation(
 
 
 def metric_table(
-    metrics: list[Metric], config: ValidationConfig, *, cohort: str, synthesizer: str, run_id: str
+    metrics: list[Metric],
+    config: ValidationConfig,
+    *,
+    cohort: str,
+    synthesizer: str,
+    run_id: str,
+    rows: int | None = None,
+    floor: dict[tuple[str, str, str], float] | None = None,
 ) -> pl.DataFrame:
-    """Metrics as the long table with the cohort's gates applied."""
-    frame = metrics_frame(metrics, cohort=cohort, synthesizer=synthesizer, run_id=run_id, config_version=config.version)
+    """Metrics as the long table (with their noise floor) and the cohort's gates applied."""
+    frame = metrics_frame(
+        metrics, cohort=cohort, synthesizer=synthesizer, run_id=run_id, config_version=config.version,
+        rows=rows, noise_floor=floor,
+    )  # fmt: skip
     return apply_gates(frame, config.gates_for(cohort))
 
 
@@ -110,8 +169,9 @@ class ValidationResult:
     def gates(self) -> pl.DataFrame:
         """The gated rows."""
         return self.table.filter(pl.col("gate")).select(
-            "family", "metric", "target", "value", "threshold", "bound", "passed"
-        )
+            "family", "metric", "target", "value", "noise_floor", "ci_lower", "ci_upper", "rows",
+            "threshold", "bound", "min_rows", "judged", "passed",
+        )  # fmt: skip
 
     def verdict(self) -> str:
         """One sentence, then one line per failed gate."""
@@ -141,7 +201,22 @@ def validate_cohort(
     metrics = run_validation(
         train, holdout, synthetic, protected=protected, settings=config.settings, progress=progress
     )
-    table = metric_table(metrics, config, cohort=cohort, synthesizer=synthesizer, run_id=run_id)
+    floor = (
+        noise_floor(
+            train,
+            holdout,
+            column_kinds(train, synthetic),
+            protected=protected,
+            settings=config.settings,
+            progress=progress,
+        )
+        if config.settings.noise_floor
+        else None
+    )
+    table = metric_table(
+        metrics, config, cohort=cohort, synthesizer=synthesizer, run_id=run_id,
+        rows=min(holdout.height, synthetic.height), floor=floor,
+    )  # fmt: skip
     return ValidationResult(table, config)
 
 
@@ -153,6 +228,8 @@ HEADLINE = (
     ("utility", "tstr_c_index"),
     ("survival", "km_max_gap"),
     ("survival", "hazard_ratio_agreement"),
+    ("privacy", "qi_replay_excess"),
+    ("privacy", "domias_auc"),
     ("privacy", "dcr_share"),
     ("privacy", "mia_auc"),
     ("privacy", "unique_record_copies"),
@@ -171,6 +248,8 @@ def headline_scores(table: pl.DataFrame) -> dict[str, float | None]:
         scores[metric] = row["value"][0]
         if row["baseline"][0] is not None:
             scores[f"{metric}_real"] = row["baseline"][0]
+        if row["noise_floor"][0] is not None:
+            scores[f"{metric}_floor"] = row["noise_floor"][0]
     ratios = table.filter(pl.col("metric") == "representation_ratio")["value"]
     if ratios.len():
         scores["worst_representation_ratio"] = ratios.min()

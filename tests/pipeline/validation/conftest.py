@@ -19,3 +19,12 @@ def colon() -> pl.DataFrame:
 @pytest.fixture(scope="session")
 def colon_split(colon: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return split_cohort(colon, holdout_fraction=0.3, seed=0)
+
+
+@pytest.fixture(scope="session")
+def colon_three_way(colon: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(train, holdout, unseen): half of colon to train on, a quarter as the holdout, a quarter of
+    real patients nobody trained on, which an honest synthesizer cannot beat."""
+    train, rest = split_cohort(colon, holdout_fraction=0.5, seed=0)
+    holdout, unseen = split_cohort(rest, holdout_fraction=0.5, seed=1)
+    return train, holdout, unseen
