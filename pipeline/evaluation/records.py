@@ -42,8 +42,8 @@ def _headline_rows(evaluation: Evaluation, evaluated_at: str) -> list[dict[str, 
     for cohort, block in result["cohorts"].items():
         task = evaluation.tasks[cohort]
         score = block["performance"][task.target]
-        pure = [e for e in block["counterfactual"] if e["flip_rate"] is not None]
-        flip = max(pure, key=lambda e: (e["ci_low"] or 0.0, e["flip_rate"]), default=None)
+        pure = [e for e in block["counterfactual"] if e["flip_rate"] is not None]  # ties: the pure twin is shown
+        flip = max(pure, key=lambda e: (e["ci_low"] or 0.0, e["flip_rate"], e["mode"] == "pure"), default=None)
         worst = block["subgroups"].get("worst") or {}
         worst_case = (block["adversarial"].get("worst") or [{}])[0]
         failed = [f["id"] for f in block["findings"] if not f["passed"]]
