@@ -59,6 +59,7 @@ class FlowSynthesizer(Synthesizer):
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "epochs": 60, "transforms": 4, "hidden_features": 96, "bins": 8,
         "batch_size": 512, "learning_rate": 2e-3, "context_columns": None, "extra_context": None,
+        "categorical_context": True,
     }  # fmt: skip
 
     def __init__(self, **params: Any) -> None:
@@ -71,6 +72,10 @@ class FlowSynthesizer(Synthesizer):
         extra_context += [
             c for c in self.params["extra_context"] or () if c in frame.columns
         ]  # e.g. registry-protected
+        if self.params.get("categorical_context", False):
+            # every other categorical column joins the mixture, which models categories better than a
+            # dequantized flow dimension does; the flow is left the numbers, given all categories
+            extra_context += [c for c in self.categorical_columns if c not in extra_context]
         candidates = (
             list(requested) if requested is not None else list(dict.fromkeys([*DEFAULT_CONTEXT, *extra_context]))
         )
