@@ -256,7 +256,9 @@ def high_cardinality_text(frame: pl.DataFrame) -> dict[str, str]:
     limit = min(MAX_TEXT_LEVELS, max(MIN_TEXT_LEVELS_CHECKED, frame.height // 10))
     dropped = {}
     for name, dtype in frame.schema.items():
-        if name in IDENTITY_COLUMNS or not (dtype == pl.String or isinstance(dtype, pl.Categorical)):
+        if name in IDENTITY_COLUMNS or name in CORE_BY_NAME:
+            continue  # schema columns have controlled vocabularies (OncoTree codes): long tails, not free text
+        if not (dtype == pl.String or isinstance(dtype, pl.Categorical)):
             continue
         counts = frame.get_column(name).drop_nulls().cast(pl.String).value_counts()
         levels = counts.height
