@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export GX_ANALYTICS_ENABLED := False
+# Runs at once (each in its own process); torch/BLAS/sklearn threads per run = cores / this.
+export ONCOBENCH_CONCURRENT_RUNS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: setup demo test lint ui validate-defs expectations clean
 
@@ -17,9 +19,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml:
+# The project's Dagster instance: runs queue and the daemon starts ONCOBENCH_CONCURRENT_RUNS at a time.
+$(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	cp config/dagster.yaml $@
 
 setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets import checks, evaluation, ingestion, release, stress, synthesis, validation
-from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, evaluation_partitions
-from assets.partitions import cohort_partitions, model_partitions
+from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource
 from assets.resources import (
     PROJECT_ROOT,
     CohortRegistryResource,
@@ -25,43 +24,45 @@ from pipeline.cohorts.registry import registry_path
 from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG
 from pipeline.evaluation.registry import DEFAULT_MODELS
 from pipeline.rules import DEFAULT_RULES
+from pipeline.threads import available_cores, configured_threads, limit_threads
 from pipeline.validation.gates import DEFAULT_CONFIG
 
 main_job = dg.define_asset_job(
-    "oncobench_main",
+    executor_def=dg.in_process_executor,
+    name="oncobench_main",
     selection=dg.AssetSelection.groups(ingestion.INGESTION),
-    partitions_def=cohort_partitions,
     description="Ingestion for one cohort: raw, harmonized (GX-checked) and profiled.",
 )
 synthesis_job = dg.define_asset_job(
-    "oncobench_synthesis",
+    executor_def=dg.in_process_executor,
+    name="oncobench_synthesis",
     selection=dg.AssetSelection.groups(synthesis.SYNTHESIS),
-    partitions_def=model_partitions,
     description="Fit one synthesizer on one training split and sample a synthetic cohort (GX-checked).",
 )
 validation_job = dg.define_asset_job(
-    "oncobench_validation",
+    executor_def=dg.in_process_executor,
+    name="oncobench_validation",
     selection=dg.AssetSelection.groups(validation.VALIDATION),
-    partitions_def=model_partitions,
     description="Every validation metric of one synthetic cohort into DuckDB; the gate verdict is a check on it.",
 )
 
 stress_job = dg.define_asset_job(
-    "oncobench_stress",
+    executor_def=dg.in_process_executor,
+    name="oncobench_stress",
     selection=dg.AssetSelection.groups(stress.STRESS),
-    partitions_def=cohort_partitions,
     description="Counterfactual twins, rare edge cases and upsampling for one cohort, from its fitted flow.",
 )
 
 evaluation_job = dg.define_asset_job(
-    "oncobench_evaluation",
+    executor_def=dg.in_process_executor,
+    name="oncobench_evaluation",
     selection=dg.AssetSelection.groups(evaluation.EVALUATION),
-    partitions_def=evaluation_partitions,
     description="Score one registered model (config/models.yaml) on the release; record it on the leaderboard.",
 )
 
 release_job = dg.define_asset_job(
-    "oncobench_release",
+    executor_def=dg.in_process_executor,
+    name="oncobench_release",
     selection=dg.AssetSelection.groups(release.RELEASE),
     description="Write the release of config/release.yaml from every cohort that passed its gates.",
 )
@@ -70,6 +71,17 @@ release_job = dg.define_asset_job(
 def _setting(variable: str, default: Path | str) -> str:
     """An environment variable's value, read once here when the definitions are built."""
     return os.environ.get(variable) or str(default)
+
+
+def limit_run_threads() -> int:
+    """Give this process (a run or step) its share of the cores: cores / ``$ONCOBENCH_CONCURRENT_RUNS``.
+
+    ``$ONCOBENCH_THREADS`` overrides it. Every run process imports these definitions, so torch,
+    BLAS/OpenMP and scikit-learn stay within the cores when the queue runs several runs at once.
+    """
+    concurrent = _setting("ONCOBENCH_CONCURRENT_RUNS", str(available_cores()))
+    runs = int(concurrent) if concurrent.isdigit() and int(concurrent) > 0 else available_cores()
+    return limit_threads(configured_threads(concurrent_processes=runs))
 
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
@@ -102,4 +114,5 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     )
 
 
+limit_run_threads()
 defs = build_definitions()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +23,7 @@ from assets.definitions import (
     validation_job,
 )
 from assets.evaluation import evaluation_partitions
+from assets.launch import Launcher, RunOutcome, daemon, launcher
 from assets.partitions import cohort_partitions
 from pipeline.evaluation.records import leaderboard
 from pipeline.release.references import tag_message
@@ -32,45 +32,37 @@ from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
 from pipeline.validation.queries import SCOREBOARD_SQL
 
 RELEASE_METRICS = Path(__file__).resolve().parents[1] / "data" / "release_metrics.json"
+DAEMON_LOG = Path(os.environ.get("DAGSTER_HOME", ".dagster")) / "logs" / "daemon.log"
 
 
-def _run(
-    job_name: str, partition_key: str | None, label: str, instance: dg.DagsterInstance
-) -> dg.ExecuteInProcessResult:
-    started = time.perf_counter()
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        partition_key=partition_key, instance=instance, raise_on_error=False
-    )
-    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    status = "ok" if result.success and not failed_checks else "FAILED"
-    detail = f", failed checks: {', '.join(failed_checks)}" if failed_checks else ""
-    print(f"[{status}] {label} in {time.perf_counter() - started:.1f}s (run {result.run_id[:8]}{detail})", flush=True)
-    return result
+def _say(outcome: RunOutcome) -> None:
+    """One line per finished run: partition, job, time, outcome and any failed check (a gate outcome)."""
+    checks = f"; failed checks: {', '.join(outcome.failed_checks)}" if outcome.failed_checks else ""
+    status = "ok" if outcome.succeeded and not outcome.failed_checks else outcome.status.value.lower()
+    status = "gate failed" if outcome.succeeded and outcome.failed_checks else status
+    where = outcome.partition or "-"
+    print(f"[{status}] {outcome.job} {where} in {outcome.seconds:.1f}s (run {outcome.run_id[:8]}{checks})", flush=True)
 
 
 DEMO_SYNTHESIZERS = (DEFAULT_SYNTHESIZER, "copula")  # CTGAN at its 300-epoch default takes minutes per cohort
 
 
-def run_all(instance: dg.DagsterInstance, synthesizers: tuple[str, ...] = DEMO_SYNTHESIZERS) -> int:
-    """Ingest every cohort, synthesize and validate it per synthesizer, build its stress suite.
+def run_all(launch: Launcher, synthesizers: tuple[str, ...] = DEMO_SYNTHESIZERS) -> int:
+    """Ingest every cohort, then synthesize, then validate and build stress suites: each stage one
+    backfill whose runs the instance's queue runs in parallel. Returns the number of failed runs.
 
-    Returns the number of failed steps. A failed gate is an outcome, not a failed step: the
-    blocking check stops that synthetic cohort in its run; validation still records its metrics.
+    A failed gate is an outcome, not a failed run: it is a failed check on `validation_metrics`.
     """
-    failed = 0
-    for cohort in cohort_partitions.get_partition_keys():
-        if not _run(main_job.name, cohort, f"{cohort}: ingestion", instance).success:
-            failed += 1
-            continue
-        for synthesizer in synthesizers:
-            key = dg.MultiPartitionKey({"cohort": cohort, "synthesizer": synthesizer})
-            synthesis = _run(synthesis_job.name, key, f"{cohort}: synthesis ({synthesizer})", instance)
-            if not synthesis.asset_materializations_for_node("synthetic_cohort"):
-                failed += 1
-                continue
-            failed += not _run(validation_job.name, key, f"{cohort}: validation ({synthesizer})", instance).success
-        failed += not _run(stress_job.name, cohort, f"{cohort}: stress suite ({DEFAULT_SYNTHESIZER})", instance).success
-    return failed
+    cohorts = cohort_partitions.get_partition_keys()
+    ingested = launch.wait(launch.submit(main_job.name, cohorts), _say)
+    ready = [o.partition for o in ingested if o.succeeded]
+    keys = [f"{cohort}|{synthesizer}" for cohort in ready for synthesizer in synthesizers]
+    synthesized = launch.wait(launch.submit(synthesis_job.name, keys), _say)
+    sampled = [o.partition for o in synthesized if o.succeeded]
+    with_flow = [c for c in ready if f"{c}|{DEFAULT_SYNTHESIZER}" in sampled]
+    runs = launch.submit(validation_job.name, sampled) + launch.submit(stress_job.name, with_flow)
+    checked = launch.wait(runs, _say)
+    return sum(not o.succeeded for o in [*ingested, *synthesized, *checked])
 
 
 def print_scoreboard() -> None:
@@ -80,15 +72,15 @@ def print_scoreboard() -> None:
         print(board)
 
 
-def release(instance: dg.DagsterInstance) -> bool:
+def release(launch: Launcher) -> bool:
     """Publish the release of config/release.yaml; a release interrupted earlier is completed, not skipped."""
     settings = load_release_settings()
     target = Path(defs.resources["releases"].root) / settings.version
-    result = _run(release_job.name, None, f"release {settings.version}", instance)
-    if not result.success:
+    (outcome,) = launch.wait(launch.submit(release_job.name), _say)
+    if not outcome.succeeded:
         return False
-    materialized = result.asset_materializations_for_node("benchmark_release")
-    metadata = materialized[-1].metadata if materialized else {}
+    event = launch.instance.get_latest_materialization_event(dg.AssetKey("benchmark_release"))
+    metadata = event.asset_materialization.metadata if event and event.run_id == outcome.run_id else {}
     done_now, sha = metadata.get("steps_done_now"), metadata.get("manifest_sha256")
     if done_now is not None and not done_now.value:
         print(f"release {settings.version} was already published at {target}; bump `version` in "
@@ -108,12 +100,11 @@ def release(instance: dg.DagsterInstance) -> bool:
     return True
 
 
-def evaluate(instance: dg.DagsterInstance) -> int:
+def evaluate(launch: Launcher) -> int:
     """Score every registered model (config/models.yaml) on the release and print the leaderboard."""
     version = load_release_settings().version
-    failed = 0
-    for key in evaluation_partitions.get_partition_keys():
-        failed += not _run(evaluation_job.name, key, f"evaluation of {key} on release {version}", instance).success
+    outcomes = launch.wait(launch.submit(evaluation_job.name, evaluation_partitions.get_partition_keys()), _say)
+    failed = sum(not o.succeeded for o in outcomes)
     board = leaderboard(defs.resources["warehouse"].get(), version)
     if board.height:
         shown = board.select("task", "cohort", "model", "score", "largest_flip_rate", "adversarial", "findings_failed")
@@ -127,15 +118,18 @@ def evaluate(instance: dg.DagsterInstance) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = set(sys.argv[1:] if argv is None else argv)
     failed = 0
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance, daemon(DAEMON_LOG), launcher(instance) as launch:
+        print(f"runs queue in {instance.root_directory}; the daemon starts "
+              f"{os.environ.get('ONCOBENCH_CONCURRENT_RUNS', 'the configured number of')} at a time "
+              f"(run logs: make ui; daemon log: {DAEMON_LOG})", flush=True)  # fmt: skip
         if "--release-only" not in args:
-            failed = run_all(instance)
+            failed = run_all(launch)
             print_scoreboard()
         if "--no-release" not in args:
-            released = release(instance)
+            released = release(launch)
             failed += not released
             if released and "--no-evaluation" not in args:
-                failed += evaluate(instance)
+                failed += evaluate(launch)
     print("done; see `make ui`" if not failed else f"{failed} step(s) failed; see `make ui`")
     return 1 if failed else 0
 

@@ -19,6 +19,7 @@ from pipeline.harmonized import read_harmonized
 from pipeline.io import write_parquet_atomic, write_text_atomic
 from pipeline.profile import cohort_summary, subgroup_attributes, subgroup_counts
 from pipeline.subgroups import default_protected
+from pipeline.threads import configured_threads, limit_threads
 
 DEFAULT_REPO = os.environ.get("ONCOBENCH_REPO", str(Path(__file__).resolve().parents[1]))
 
@@ -412,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="oncobench", description=__doc__)
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for torch, BLAS/OpenMP and scikit-learn (default: $ONCOBENCH_THREADS or every core)",
+    )
+    parser.add_argument(
         "--registry",
         type=Path,
         default=None,
@@ -557,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pl.Config.set_tbl_width_chars(200)
     pl.Config.set_tbl_hide_column_data_types(True)
     try:
+        limit_threads(configured_threads(args.threads))
         return args.handler(args)
     except OncoBenchError as exc:
         print(f"oncobench: error: {exc}", file=sys.stderr)
