@@ -139,6 +139,7 @@ class SynthesizerIOManager(_PartitionFileIOManager):
         return obj.save(path)
 
     def _read(self, path: Path):
+        """The model of partition ``cohort|synthesizer``; a file fitted on another cohort is refused unread."""
         from pipeline.synthesis.base import Synthesizer
 
-        return Synthesizer.load(path)
+        return Synthesizer.load(path, cohort=path.stem.split("__")[0])

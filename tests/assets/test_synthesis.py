@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from assets.ingestion import cohort_split
+from assets.resources import SynthesizerIOManager
 from assets.synthesis import synthesizer_model, synthetic_cohort
 from pipeline.synthesis.base import Synthesizer
+from pipeline.synthesis.storage import ModelFileError
 from tests.assets.conftest import FAST_SYNTHESIS, lineage_resources
 
 
@@ -33,6 +37,11 @@ def test_materialize_flow_on_colon_trains_on_the_training_split_only(colon_split
     assert synthetic.height == 300 and synthetic.schema == train.schema
     metadata = result.asset_materializations_for_node("synthesizer_model")[0].metadata
     assert metadata["seed"].value == 3 and "data:image/png;base64" in metadata["loss_curve"].value
+    # a model file put in another cohort's place is refused by the IO manager before it is read
+    stray = colon_split / "models" / "synthesizer_model" / "rott2__flow.pkl"
+    shutil.copyfile(colon_split / "models" / "synthesizer_model" / "colon__flow.pkl", stray)
+    with pytest.raises(ModelFileError, match="fitted on cohort 'colon', not 'rott2'"):
+        SynthesizerIOManager(base_dir=str(colon_split / "models"))._read(stray)
 
 
 def test_cli_and_asset_give_the_same_synthetic_cohort(colon_split: Path, tmp_path: Path) -> None:
