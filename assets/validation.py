@@ -27,6 +27,7 @@ GATES_CHECK = "passes_release_gates"
         dg.AssetCheckSpec(
             GATES_CHECK,
             asset="validation_metrics",
+            partitions_def=model_partitions,  # the verdict belongs to one cohort x synthesizer
             description="Every gate of config/validation.yaml holds on this metric table (the release reads the same "
             "verdict: a cohort that fails is withheld). A failed gate is an outcome, not a failed run.",
         )

@@ -1,0 +1,206 @@
+"""The Dagster UI, driven in a real browser (Debian's Chromium) over a small world of real runs.
+
+One cohort (colon) is ingested, synthesized (fast profile) and validated against a gate it
+cannot pass, every run launched through the workspace into a temporary Dagster instance with
+its daemon, as `make demo` does. Then `dagster-webserver` serves that instance and the test
+looks at what a user must see: the lineage with every asset, runs under their job, the failed
+gate as a failed check on its partition with the run succeeded, and a plot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+
+from pipeline.validation.gates import DEFAULT_CONFIG
+from tests.assets.conftest import FAST_SYNTHESIS
+
+CHROMIUM = Path("/usr/bin/chromium")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+COHORT, SYNTHESIZER = "colon", "flow"
+MODEL_PARTITION = f"{COHORT}|{SYNTHESIZER}"
+SYNTHESIS_CONFIG = {"ops": {name: {"config": FAST_SYNTHESIS} for name in ("synthesizer_model", "synthetic_cohort")}}
+IMPOSSIBLE_GATE = {"family": "fidelity", "metric": "c2st_auc", "max": 0.01}
+TIMEOUT_MS = 60_000
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (`apt-get install -y chromium`): browser test skipped", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed: `pip install -e '.[dev]'` to run the browser test"
+)
+sync_api.expect.set_options(timeout=TIMEOUT_MS)
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@dataclass(frozen=True)
+class World:
+    url: str
+    runs: dict[str, object]  # job name -> RunOutcome
+    asset_keys: tuple[str, ...]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _failing_validation_config(path: Path) -> Path:
+    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    config["settings"].update(anonymeter_attacks=0, noise_floor=False)  # faster; the gate is what is looked at
+    config["cohort_gates"] = {COHORT: [IMPOSSIBLE_GATE]}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _wait_for_webserver(url: str, process: subprocess.Popen, log: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dagster-webserver exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"dagster-webserver did not answer within {seconds}s:\n{log.read_text()[-3000:]}")
+
+
+def _run_lineage(tmp: Path) -> tuple[dict[str, object], tuple[str, ...]]:
+    """Ingest, synthesize and validate colon|flow through the workspace, the daemon draining the queue.
+
+    Returns the outcome of each job's run and every asset key of the code location.
+    """
+    import dagster as dg
+
+    from assets.launch import daemon, launcher
+
+    outcomes = {}
+    with dg.DagsterInstance.get() as instance, daemon(tmp / "daemon.log"), launcher(instance) as launch:
+        for job, partition, config in (
+            ("oncobench_main", COHORT, None),
+            ("oncobench_synthesis", MODEL_PARTITION, SYNTHESIS_CONFIG),
+            ("oncobench_validation", MODEL_PARTITION, None),
+        ):
+            (outcome,) = launch.wait(launch.submit(job, [partition], run_config=config))
+            assert outcome.succeeded, f"{job} {partition} did not succeed; daemon log: {tmp / 'daemon.log'}"
+            outcomes[job] = outcome
+        keys = launch.repository.asset_graph.get_all_asset_keys()
+    return outcomes, tuple(sorted(key.to_user_string() for key in keys))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A temporary instance (the project's dagster.yaml, one run at a time) and data directory, filled with
+    real runs and served by dagster-webserver on a free port."""
+    tmp = tmp_path_factory.mktemp("ui")
+    home = tmp / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    environment = {
+        "DAGSTER_HOME": str(home),
+        "ONCOBENCH_DATA_DIR": str(tmp / "data"),
+        "ONCOBENCH_VALIDATION": str(_failing_validation_config(tmp / "validation.yaml")),
+        "ONCOBENCH_CONCURRENT_RUNS": "1",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+    port, log = _free_port(), tmp / "webserver.log"
+    url = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        command = [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml"]
+        with log.open("wb") as out:  # started first: it loads the code location while the runs run
+            server = subprocess.Popen(
+                [*command, "-h", "127.0.0.1", "-p", str(port)],
+                cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            runs, asset_keys = _run_lineage(tmp)
+            _wait_for_webserver(url, server, log)
+            yield World(url, runs, asset_keys)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, world: World) -> Iterator[object]:
+    context = browser.new_context(base_url=world.url, viewport={"width": 1600, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    community = page.get_by_text("Join the Dagster community")  # a first-visit dialog over any page
+    page.add_locator_handler(community, lambda: page.get_by_role("button", name="Skip").click())
+    yield page
+    context.close()
+
+
+def _run_row(page, run_id: str):
+    """The innermost block of the page holding the run's link and a status: its row in a runs list."""
+    link = page.locator(f'a[href$="/runs/{run_id}"]')
+    sync_api.expect(link.first).to_be_visible()
+    return page.locator("div").filter(has=link).filter(has_text=re.compile("Success|Failure|Canceled")).last
+
+
+def test_the_lineage_shows_every_asset(page, world: World) -> None:
+    page.goto("/asset-groups")
+    page.get_by_text("Global asset lineage").wait_for()
+    graph = page.locator("foreignObject")
+    graph.get_by_text("validation", exact=True).first.wait_for()
+    page.keyboard.press("Alt+e")  # the graph's "Expand all groups"
+    for key in world.asset_keys:
+        sync_api.expect(graph.get_by_text(key, exact=True).first).to_be_visible()
+
+
+def test_every_run_is_listed_under_its_job_and_succeeded(page, world: World) -> None:
+    for job, outcome in world.runs.items():
+        page.goto(f"/locations/__repository__@oncobench/jobs/{job}/runs")  # the job's page, in its code location
+        row = _run_row(page, outcome.run_id)
+        sync_api.expect(row).to_contain_text(outcome.partition)
+        sync_api.expect(row).to_contain_text("Success")
+
+
+def test_a_failed_gate_is_a_failed_check_on_its_partition(page, world: World) -> None:
+    assert world.runs["oncobench_validation"].failed_checks == ("passes_release_gates",)
+    page.goto("/assets/validation_metrics?view=checks&checkDetail=passes_release_gates")
+    page.get_by_text("Execution history", exact=True).click()
+    row = page.get_by_role("row").filter(has_text=MODEL_PARTITION)
+    sync_api.expect(row).to_have_count(1)
+    sync_api.expect(row).to_contain_text("Failed")
+    sync_api.expect(row).to_contain_text("fidelity.c2st_auc")  # the gate that failed, with its bound
+    sync_api.expect(row).to_contain_text("must be <= 0.01")
+
+
+def test_a_plot_is_rendered_on_the_asset_page(page, world: World) -> None:
+    page.goto(f"/assets/validation_metrics?view=partitions&partition={quote(MODEL_PARTITION)}")
+    page.get_by_text("kaplan_meier", exact=True).first.wait_for()
+    image = page.locator('img[src^="data:image/png"]').first
+    if not image.count():
+        page.get_by_role("row").filter(has_text="kaplan_meier").get_by_text("[Show Markdown]").click()
+    sync_api.expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100")
