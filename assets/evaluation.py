@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.metadata import png, table
+from assets.metadata import png, readable, rounded, table
 from assets.release import benchmark_release
 from assets.resources import ReleaseStoreResource, RulesResource, WarehouseResource
 from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG, EvaluationConfig, load_evaluation_config
@@ -126,16 +126,18 @@ def model_evaluation(
                 subgroup_png(block["subgroups"], f"{cohort}: per subgroup ({task})"), "subgroup scores"
             )
     return dg.MaterializeResult(
-        metadata={
-            "model": entry.model,
-            "release": version,
-            "fingerprint": evaluations[0].result["model"]["fingerprint"] if evaluations else "",
-            "config_version": settings.version,
-            "headline": table(headline),
-            "seconds": dg.MetadataValue.json({e.result["task"]: e.seconds for e in evaluations}),
-            "energy_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
-            "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
-            **plots,
-        },
+        metadata=readable(
+            {
+                **plots,
+                "model": entry.model,
+                "release": version,
+                "fingerprint": evaluations[0].result["model"]["fingerprint"] if evaluations else "",
+                "config_version": settings.version,
+                "headline": table(headline),
+                "seconds": dg.MetadataValue.json({e.result["task"]: rounded(e.seconds) for e in evaluations}),
+                "energy_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
+                "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
+            }
+        ),
         check_results=[_check(rule.id, rule.why, evaluations) for rule in FINDING_RULES],
     )

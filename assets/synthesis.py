@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 import yaml
 
-from assets.metadata import markdown_preview, png
+from assets.metadata import markdown_preview, png, readable
 from assets.partitions import model_partitions
 from assets.resources import CohortRegistryResource, RulesResource, WarehouseResource
 from pipeline import audit
@@ -60,16 +60,18 @@ def synthesizer_model(
     trained = {"params": report.params, "seed": report.seed, "rows": report.n_rows, "run_id": context.run_id}
     audit.append(warehouse.get(), "training", f"{cohort}|{name}", trained)
     context.add_output_metadata(
-        {
-            "synthesizer": name,
-            "profile": config.profile,
-            "seed": config.seed,
-            "parameters": dg.MetadataValue.json(report.params),
-            "training_rows": report.n_rows,
-            "modelled_columns": report.n_columns,
-            "fit_seconds": round(report.fit_seconds, 2),
-            "loss_curve": png(loss_curve_png(report.history, f"{cohort} / {name}"), "loss curve"),
-        }
+        readable(
+            {
+                "loss_curve": png(loss_curve_png(report.history, f"{cohort} / {name}"), "loss curve"),
+                "synthesizer": name,
+                "profile": config.profile,
+                "seed": config.seed,
+                "parameters": dg.MetadataValue.json(report.params),
+                "training_rows": report.n_rows,
+                "modelled_columns": report.n_columns,
+                "fit_seconds": report.fit_seconds,
+            }
+        )
     )
     return synthesizer
 
@@ -89,13 +91,17 @@ def synthetic_cohort(
     repaired = result.sample.n_repaired_rows
     context.log.info(f"{cohort}/{name}: sampled {rows} rows in {result.seconds:.1f}s, {repaired} repaired")
     context.add_output_metadata(
-        {
-            "dagster/row_count": result.frame.height,
-            "sampling_seconds": round(result.seconds, 3),
-            "rows_repaired": repaired,
-            "repaired_by_column": dg.MetadataValue.json(result.sample.repaired_by_column),
-            "rule_violations_redrawn": dg.MetadataValue.json({k: v for k, v in result.rules.violations.items() if v}),
-            "preview": markdown_preview(result.frame.drop("patient_id")),
-        }
+        readable(
+            {
+                "dagster/row_count": result.frame.height,
+                "sampling_seconds": result.seconds,
+                "rows_repaired": repaired,
+                "repaired_by_column": dg.MetadataValue.json(result.sample.repaired_by_column),
+                "rule_violations_redrawn": dg.MetadataValue.json(
+                    {k: v for k, v in result.rules.violations.items() if v}
+                ),
+                "preview": markdown_preview(result.frame.drop("patient_id")),
+            }
+        )
     )
     return result.frame

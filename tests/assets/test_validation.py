@@ -53,6 +53,9 @@ def test_validation_metrics_land_in_duckdb_with_gates_and_plots(colon_split: Pat
     for plot in ("marginals", "pair_trend_gaps", "kaplan_meier", "representation"):
         assert "data:image/png;base64" in metadata[plot].value
     assert 0.0 <= metadata["column_shapes"].value <= 1.0
+    assert metadata["gates_passed"] == dg.MetadataValue.bool(True)  # a boolean, not 1.0
+    gates = metadata["gates"].value
+    assert [c.name for c in gates.schema.columns][:6] == ["metric", "target", "value", "threshold", "bound", "passed"]
 
 
 def _gate_check(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
@@ -64,6 +67,9 @@ def test_a_failed_gate_is_a_failed_check_not_a_failed_run_and_names_metric_value
     resources = lineage_resources(colon_split, _fast_config(colon_split, colon=impossible))
     result = dg.materialize(LINEAGE, partition_key=COLON_FLOW, resources=resources, run_config=RUN_CONFIG)
     assert result.success  # an outcome, not a crash
+    metadata = result.asset_materializations_for_node("validation_metrics")[0].metadata
+    assert metadata["gates_passed"] == dg.MetadataValue.bool(False)
+    assert metadata["gates"].value.records[0].data["passed"] is False  # failed gates lead the table
     gate = _gate_check(result)
     assert not gate.passed
     assert "fidelity.c2st_auc" in gate.description and "must be <= 0.01" in gate.description
