@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets import checks, evaluation, ingestion, release, stress, synthesis, validation
+from assets.energy import with_energy
 from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource
 from assets.resources import (
     PROJECT_ROOT,
@@ -21,7 +22,7 @@ from assets.resources import (
 )
 from pipeline.cohorts.identifiers import DEFAULT_SALT
 from pipeline.cohorts.registry import registry_path
-from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG
+from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG, load_evaluation_config
 from pipeline.evaluation.registry import DEFAULT_MODELS
 from pipeline.rules import DEFAULT_RULES
 from pipeline.threads import available_cores, configured_threads, limit_threads
@@ -92,8 +93,16 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     ``ONCOBENCH_MODELS``, ``ONCOBENCH_EVALUATION``.
     """
     data = Path(data_dir or _setting("ONCOBENCH_DATA_DIR", PROJECT_ROOT / "data"))
+    # energy and carbon of every materialization (codecarbon, offline; grid: emissions_country of the
+    # evaluation config); ONCOBENCH_ENERGY=off turns it off
+    energy = load_evaluation_config(_setting("ONCOBENCH_EVALUATION", DEFAULT_EVALUATION_CONFIG)).settings
+    assets = with_energy(
+        dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release, evaluation]),
+        warehouse=str(data / "warehouse.duckdb"), country=energy.emissions_country,
+        enabled=_setting("ONCOBENCH_ENERGY", "on").lower() not in ("off", "0", "false", "no"),
+    )  # fmt: skip
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release, evaluation]),
+        assets=assets,
         asset_checks=dg.load_asset_checks_from_modules([checks]),
         jobs=[main_job, synthesis_job, validation_job, stress_job, release_job, evaluation_job],
         resources={

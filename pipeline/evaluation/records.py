@@ -17,11 +17,11 @@ from typing import Any
 import polars as pl
 
 from pipeline import audit
+from pipeline.energy import record_emissions
 from pipeline.evaluation.stage import Evaluation
 from pipeline.warehouse import Warehouse
 
 TABLE = "evaluations"
-EMISSIONS = "emissions"  # kWh and kg CO2e per run (codecarbon, offline)
 
 LEADERBOARD_SQL = f"""
 SELECT release, task, cohort, model, metric,
@@ -79,10 +79,8 @@ def record_evaluation(store: Warehouse, evaluation: Evaluation) -> dict[str, Any
     frame = evaluation_frame(evaluation)
     store.replace_rows(TABLE, frame, key, add_columns=True)
     run = f"evaluation:{key['release']}:{key['task']}:{key['model']}"
-    energy = pl.DataFrame([{"kind": "evaluation", "recorded_at": frame["evaluated_at"][0] if frame.height else None,
-                            **evaluation.emissions.as_dict()}],
-                          schema_overrides={"kwh": pl.Float64, "kg_co2e": pl.Float64})  # fmt: skip
-    store.replace_rows(EMISSIONS, energy, {"run": run}, add_columns=True)
+    record_emissions(store, evaluation.emissions, run_id=run, stage="evaluation", asset=key["model"],
+                     partition=f"{key['release']}:{key['task']}")  # fmt: skip
     kept = ("metric", "value", "ci_low", "ci_high", "n", "max_flip_attribute", "max_flip_rate", "max_flip_ci_low",
             "max_flip_ci_high")  # fmt: skip
     payload = {

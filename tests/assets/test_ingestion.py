@@ -9,6 +9,7 @@ import polars as pl
 
 from assets.checks import harmonized_cohort_meets_expectations
 from assets.definitions import defs, main_job
+from assets.energy import with_energy
 from assets.ingestion import cohort_profile, harmonized_cohort, raw_cohort
 from assets.resources import CohortRegistryResource, PolarsParquetIOManager, WarehouseResource
 from pipeline.cohorts.registry import load_registry
@@ -31,8 +32,11 @@ def test_definitions_load_and_partitions_follow_the_registry() -> None:
 
 
 def test_materialize_one_cohort_writes_parquet_duckdb_and_passes_the_check(tmp_path: Path) -> None:
+    measured = with_energy(
+        [raw_cohort, harmonized_cohort, cohort_profile], warehouse=str(tmp_path / "warehouse.duckdb"), country="DEU"
+    )
     result = dg.materialize(
-        [raw_cohort, harmonized_cohort, cohort_profile, harmonized_cohort_meets_expectations],
+        [*measured, harmonized_cohort_meets_expectations],
         partition_key="colon",
         resources=_resources(tmp_path),
     )
@@ -47,6 +51,17 @@ def test_materialize_one_cohort_writes_parquet_duckdb_and_passes_the_check(tmp_p
     assert sexes["n"].sum() == 929
     metadata = result.asset_materializations_for_node("cohort_profile")[0].metadata
     assert metadata["n_patients"].value == 929
+    # energy and carbon of every materialization: in its metadata and one row each in `emissions`
+    for node in ("raw_cohort", "harmonized_cohort", "cohort_profile"):
+        energy = result.asset_materializations_for_node(node)[0].metadata
+        assert energy["energy_kwh"].value > 0 and energy["co2e_kg"].value > 0
+        assert float(f"{energy['energy_kwh'].value:.3g}") == energy["energy_kwh"].value  # 3 significant digits
+    rows = store.query("SELECT * FROM emissions ORDER BY asset").to_dicts()
+    assert [(r["asset"], r["stage"], r["partition"]) for r in rows] == [
+        ("cohort_profile", "ingestion", "colon"), ("harmonized_cohort", "ingestion", "colon"),
+        ("raw_cohort", "ingestion", "colon"),
+    ]  # fmt: skip
+    assert {r["run_id"] for r in rows} == {result.run_id} and all(r["kwh"] > 0 and r["seconds"] > 0 for r in rows)
 
 
 def test_bad_source_fails_the_asset_and_leaves_no_output(tmp_path: Path) -> None:

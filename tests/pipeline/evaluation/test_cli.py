@@ -154,7 +154,8 @@ def test_a_model_builders_class_is_trained_scored_recorded_audited_and_on_the_le
     assert len(entries) == 1 and result["model"]["fingerprint"] in entries[0]["payload"]
     assert audit.verify_chain(store) == []
     [energy] = store.query("SELECT * FROM emissions").to_dicts()
-    assert energy["run"] == f"evaluation:0.9.0:mortality_12m:{spec}" and energy["country"] == "DEU"
+    assert energy["run_id"] == f"evaluation:0.9.0:mortality_12m:{spec}" and energy["country"] == "DEU"
+    assert energy["stage"] == "evaluation" and energy["partition"] == "0.9.0:mortality_12m" and energy["measured_at"]
     assert energy["kwh"] > 0 and energy["kg_co2e"] > 0 and energy["seconds"] > 0
     capsys.readouterr()
     assert main(["leaderboard", "--warehouse", str(warehouse), "--task", "mortality_12m"]) == 0
