@@ -10,6 +10,7 @@ import dagster as dg
 from assets import checks, evaluation, ingestion, release, stress, synthesis, validation
 from assets.energy import with_energy
 from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource
+from assets.executors import TRAINING, executor_for
 from assets.resources import (
     PROJECT_ROOT,
     CohortRegistryResource,
@@ -29,40 +30,35 @@ from pipeline.threads import available_cores, configured_threads, limit_threads
 from pipeline.validation.gates import DEFAULT_CONFIG
 
 main_job = dg.define_asset_job(
-    executor_def=dg.in_process_executor,
     name="oncobench_main",
     selection=dg.AssetSelection.groups(ingestion.INGESTION),
     description="Ingestion for one cohort: raw, harmonized (GX-checked) and profiled.",
 )
 synthesis_job = dg.define_asset_job(
-    executor_def=dg.in_process_executor,
     name="oncobench_synthesis",
+    tags=TRAINING,  # the run queue's tag concurrency limit on a cluster (deploy/*/dagster.yaml)
     selection=dg.AssetSelection.groups(synthesis.SYNTHESIS),
     description="Fit one synthesizer on one training split and sample a synthetic cohort (GX-checked).",
 )
 validation_job = dg.define_asset_job(
-    executor_def=dg.in_process_executor,
     name="oncobench_validation",
     selection=dg.AssetSelection.groups(validation.VALIDATION),
     description="Every validation metric of one synthetic cohort into DuckDB; the gate verdict is a check on it.",
 )
 
 stress_job = dg.define_asset_job(
-    executor_def=dg.in_process_executor,
     name="oncobench_stress",
     selection=dg.AssetSelection.groups(stress.STRESS),
     description="Counterfactual twins, rare edge cases and upsampling for one cohort, from its fitted flow.",
 )
 
 evaluation_job = dg.define_asset_job(
-    executor_def=dg.in_process_executor,
     name="oncobench_evaluation",
     selection=dg.AssetSelection.groups(evaluation.EVALUATION),
     description="Score one registered model (config/models.yaml) on the release; record it on the leaderboard.",
 )
 
 release_job = dg.define_asset_job(
-    executor_def=dg.in_process_executor,
     name="oncobench_release",
     selection=dg.AssetSelection.groups(release.RELEASE),
     description="Write the release of config/release.yaml from every cohort that passed its gates.",
@@ -90,7 +86,8 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
 
     The only place resources are built and environment variables read: ``ONCOBENCH_DATA_DIR``,
     ``ONCOBENCH_REGISTRY``, ``ONCOBENCH_VALIDATION``, ``ONCOBENCH_RULES``, ``ONCOBENCH_ID_SALT``,
-    ``ONCOBENCH_MODELS``, ``ONCOBENCH_EVALUATION``.
+    ``ONCOBENCH_MODELS``, ``ONCOBENCH_EVALUATION``, and ``ONCOBENCH_EXECUTOR`` (``in_process``, the
+    default: one process per run; ``k8s``; ``celery``; see ``assets.executors``) with its settings.
     """
     data = Path(data_dir or _setting("ONCOBENCH_DATA_DIR", PROJECT_ROOT / "data"))
     # energy and carbon of every materialization (codecarbon, offline; grid: emissions_country of the
@@ -105,6 +102,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         assets=assets,
         asset_checks=dg.load_asset_checks_from_modules([checks]),
         jobs=[main_job, synthesis_job, validation_job, stress_job, release_job, evaluation_job],
+        executor=executor_for(os.environ.get("ONCOBENCH_EXECUTOR"), os.environ),  # every job's, and the UI's
         resources={
             "registry": CohortRegistryResource(
                 path=str(registry_path()), id_salt=_setting("ONCOBENCH_ID_SALT", DEFAULT_SALT)

@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 import yaml
 
+from assets.executors import TRAINING
 from assets.metadata import markdown_preview, png, readable
 from assets.partitions import model_partitions
 from assets.resources import CohortRegistryResource, RulesResource, WarehouseResource
@@ -32,7 +33,13 @@ def _keys(context: dg.AssetExecutionContext) -> tuple[str, str]:
     return keys["cohort"], keys["synthesizer"]
 
 
-@dg.asset(partitions_def=model_partitions, group_name=SYNTHESIS, io_manager_key="model_io_manager", kinds={"torch"})
+@dg.asset(
+    partitions_def=model_partitions,
+    group_name=SYNTHESIS,
+    io_manager_key="model_io_manager",
+    kinds={"torch"},
+    op_tags=TRAINING,  # a step executor's training concurrency limit (assets.executors)
+)
 def synthesizer_model(
     context: dg.AssetExecutionContext,
     config: SynthesisConfig,
