@@ -78,6 +78,13 @@ def release_candidates(
     return candidates
 
 
+def lineage_partitions(candidates: Iterable[CohortCandidate]) -> list[str]:
+    """The asset partitions a release is built from: each cohort (ingestion, split, stress) and its
+    ``cohort|synthesizer`` (model, synthetic cohort, validation), withheld cohorts included (their
+    energy was spent deciding to withhold them)."""
+    return sorted({p for c in candidates for p in (c.cohort, f"{c.cohort}|{c.synthesizer}")})
+
+
 @dataclass(frozen=True)
 class ReleaseOptions:
     version: str
@@ -115,11 +122,14 @@ def build_release(
     *,
     audit_log: Callable[[Path], Any] | None = None,
     on_file: Callable[[Path], None] | None = None,
+    energy: Callable[[list[str]], Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write ``root/<version>/`` and return it; raise ReleaseError (and write nothing) when it cannot.
 
     ``audit_log(path)`` exports the audit chain there and returns its anchor (an object with
-    ``as_dict()``: chain length and head hash), recorded in the manifest.
+    ``as_dict()``: chain length and head hash), recorded in the manifest. ``energy(partitions)``
+    returns the energy recorded for the candidates' asset partitions (``cohort`` and
+    ``cohort|synthesizer``; ``pipeline.energy.lineage_energy``), recorded in the manifest as ``energy``.
     """
     version = check_version(options.version)
     final = root / version
@@ -141,7 +151,8 @@ def build_release(
             shutil.rmtree(leftover, ignore_errors=True)
         partial = root / f"{PARTIAL_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
         try:
-            manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file)
+            spent = energy(lineage_partitions(candidates)) if energy is not None else None
+            manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file, spent)
             write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", partial / MANIFEST)
             os.rename(partial, final)  # atomic on one filesystem
         except BaseException:
@@ -158,6 +169,7 @@ def _write_contents(
     options: ReleaseOptions,
     audit_log: Callable[[Path], Any] | None,
     on_file: Callable[[Path], None] | None,
+    energy: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     def written(path: Path) -> Path:
         if on_file:
@@ -199,6 +211,8 @@ def _write_contents(
         "cohorts": cohorts,
         "withheld": withheld,
     }
+    if energy is not None:  # kWh, kg CO2e and Dagster runs of the candidates' latest materializations
+        manifest["energy"] = dict(energy)
     if anchor is not None:
         manifest["audit"] = anchor.as_dict()  # the chain's length and head hash, anchored outside the log
     headline = {name: c["headline"] for name, c in cohorts.items()}

@@ -23,6 +23,22 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return frame.to_pandas().to_markdown(index=False, floatfmt=".3f") + "\n"
 
 
+def _energy_lines(energy: dict[str, Any] | None) -> list[str]:
+    """The section on what building the release consumed (absent when the manifest records nothing)."""
+    if energy is None:
+        return []
+    if energy.get("kwh") is None:
+        text = "The energy of the materializations this release was built from was not measured."
+    else:
+        text = (f"Building this release (the latest materialization of every asset of its cohorts: ingestion, "
+                f"split, synthesizer, synthetic cohort, validation, stress suite) used {energy['kwh']:.3g} kWh and "
+                f"emitted {energy['kg_co2e']:.3g} kg CO2e over {energy['runs']} Dagster runs "
+                f"({energy['materializations']} materializations), measured offline with codecarbon.")  # fmt: skip
+        if energy.get("not_measured"):
+            text += f" {energy['not_measured']} materializations could not be measured and count as nothing."
+    return ["## Energy and carbon", text, ""]
+
+
 def datasheet_markdown(manifest: dict[str, Any]) -> str:
     """The datasheet text: the seven sections of Datasheets for Datasets, then the metric tables."""
     version, cohorts, withheld = manifest["release"], manifest["cohorts"], manifest["withheld"]
@@ -93,6 +109,7 @@ def datasheet_markdown(manifest: dict[str, Any]) -> str:
         "A release is frozen: a version is written once and never overwritten. Corrections come as new versions; "
         "`oncobench diff V1 V2` shows metric changes.",
         "",
+        *_energy_lines(manifest.get("energy")),
         "## Headline metrics",
         "",
         _table(headline_rows),

@@ -18,6 +18,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pipeline import audit
+from pipeline.energy import lineage_energy
 from pipeline.release.build import CohortCandidate, ReleaseOptions, build_release
 from pipeline.release.dvc import dvc_add, dvc_push, is_dvc_repo, publish_commands
 from pipeline.release.journal import LOCAL_STEPS, STEPS, Journal, journal_dir
@@ -120,7 +121,8 @@ def publish_release(
         for step in journal.remaining:
             try:
                 if step == "build" and not existed:
-                    build_release(root, candidates, options, audit_log=lambda path: audit.export_log(store, path))
+                    build_release(root, candidates, options, audit_log=lambda path: audit.export_log(store, path),
+                                  energy=lambda partitions: lineage_energy(store, partitions))  # fmt: skip
                     sha = load_manifest(final).sha256
                 _run_step(step, final, sha, store, dvc_repo, plan)
                 if after_step is not None:

@@ -63,6 +63,8 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     assert verify_release(release, event.metadata["manifest_sha256"].value) == []
     manifest = json.loads((release / "manifest.json").read_text())
     assert list(manifest["cohorts"]) == ["colon"] and manifest["cohorts"]["colon"]["parameters"]["epochs"] == 4
+    assert {"kwh", "kg_co2e", "runs"} <= set(manifest["energy"])  # this lineage ran unmeasured: runs 0, kwh null
+    assert "## Energy and carbon" in (release / "datasheet.md").read_text()
     store = Warehouse(colon_split / "warehouse.duckdb")
     assert store.query("SELECT cohorts_released FROM releases")["cohorts_released"].to_list() == ["colon"]
     kinds = set(audit.read_log(store)["kind"])

@@ -19,13 +19,14 @@ import pytest
 
 from pipeline import audit
 from pipeline.cli import main
+from pipeline.energy import Measurement, record_emissions
 from pipeline.release.build import ReleaseOptions
 from pipeline.release.journal import LOCAL_STEPS, STEPS, Journal
 from pipeline.release.manifest import ReleaseError
 from pipeline.release.publish import publish_release
 from pipeline.release.records import list_releases
 from pipeline.release.references import read_dvc_meta
-from pipeline.release.verify import verify_release
+from pipeline.release.verify import load_manifest, verify_release
 from pipeline.warehouse import Warehouse
 from tests.pipeline.release.conftest import DVC, candidate, run
 
@@ -151,3 +152,24 @@ def test_a_failing_push_names_the_remaining_step(repo: Path, colon_rows, tmp_pat
     run(*DVC, "remote", "modify", "local", "url", str(tmp_path / "remote"), cwd=repo)
     assert _publish(repo, colon_rows).completed_now == ["dvc_push"]
     _assert_published(repo)
+
+
+def test_the_manifest_and_datasheet_sum_the_energy_of_the_cohorts_lineage(tmp_path: Path, colon_rows) -> None:
+    store, root = Warehouse(tmp_path / "w.duckdb"), tmp_path / "releases"
+
+    def spent(run: str, asset: str, partition: str, kwh: float | None, stage: str = "synthesis") -> None:
+        measured = Measurement(kwh=kwh, kg_co2e=None if kwh is None else kwh / 2, seconds=1.0, country="DEU")
+        record_emissions(store, measured, run_id=run, stage=stage, asset=asset, partition=partition)
+
+    spent("r1", "raw_cohort", "good", 0.5, "ingestion")
+    spent("r1", "synthesizer_model", "good|flow", 9.0)  # rematerialized in r3: only the latest counts
+    spent("r2", "stress_suite", "good", None, "stress")  # not measured: adds nothing
+    spent("r3", "synthesizer_model", "good|flow", 2.0)
+    spent("r4", "raw_cohort", "other", 100.0, "ingestion")  # another cohort's lineage
+    spent("r5", "model", "good", 100.0, "evaluation")  # evaluating a release is not building it
+    report = publish_release(root, [candidate(colon_rows, "good")], OPTIONS, store=store)
+    manifest = load_manifest(report.path).data
+    assert manifest["energy"] == {"kwh": 2.5, "kg_co2e": 1.25, "runs": 3, "materializations": 3, "not_measured": 1}
+    assert verify_release(report.path, report.manifest_sha256) == []
+    sheet = (report.path / "datasheet.md").read_text()
+    assert "## Energy and carbon" in sheet and "used 2.5 kWh and emitted 1.25 kg CO2e over 3 Dagster runs" in sheet
