@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.cohorts.registry import CohortRegistry, load_registry, registry_path
-from pipeline.synthesis.catalog import SYNTHESIZERS
+from pipeline.synthesis.catalog import configured_synthesizers
 
 
 def cached_registry(path: Path | str | None = None) -> CohortRegistry:
@@ -28,6 +28,6 @@ def _parse(path: Path, modified_ns: int) -> CohortRegistry:
 
 
 cohort_partitions = dg.StaticPartitionsDefinition(cached_registry().names)
-synthesizer_partitions = dg.StaticPartitionsDefinition(sorted(SYNTHESIZERS))
+synthesizer_partitions = dg.StaticPartitionsDefinition(configured_synthesizers())
 # Assets that involve a model are partitioned by cohort x synthesizer.
 model_partitions = dg.MultiPartitionsDefinition({"cohort": cohort_partitions, "synthesizer": synthesizer_partitions})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pipeline.synthesis.base import SynthesisError, Synthesizer
@@ -36,3 +37,20 @@ def make_synthesizer(name: str, *, profile: str = "full", **overrides: Any) -> S
     if profile not in PROFILES:
         raise SynthesisError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
     return SYNTHESIZERS[name](**{**PROFILES[profile][name], **overrides})
+
+
+PARTITIONED_SYNTHESIZERS = ("copula", "flow")  # what make demo builds; CTGAN takes minutes per cohort
+
+
+def configured_synthesizers(setting: str | None = None) -> list[str]:
+    """Synthesizers that are partitions: ``$ONCOBENCH_SYNTHESIZERS`` (comma-separated, e.g.
+    ``flow,copula,ctgan``), else flow and copula. Partitions never built would show every model asset
+    as partly missing for ever."""
+    raw = os.environ.get("ONCOBENCH_SYNTHESIZERS", "") if setting is None else setting
+    names = sorted({name.strip() for name in raw.split(",") if name.strip()}) or list(PARTITIONED_SYNTHESIZERS)
+    unknown = [name for name in names if name not in SYNTHESIZERS]
+    if unknown:
+        raise SynthesisError(
+            f"ONCOBENCH_SYNTHESIZERS: unknown synthesizer(s) {unknown}; choose from {sorted(SYNTHESIZERS)}"
+        )
+    return names
