@@ -20,7 +20,7 @@ from pipeline.cohorts.registry import DEFAULT_REGISTRY
 from pipeline.release.verify import verify_release
 from pipeline.warehouse import Warehouse
 from tests.assets.conftest import FAST_SYNTHESIS, lineage_resources
-from tests.assets.test_validation import _fast_config
+from tests.assets.test_validation import UNTRAINED, _fast_config
 
 
 def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: Path) -> None:
@@ -28,7 +28,7 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     registry["cohorts"] = {"colon": registry["cohorts"]["colon"]}
     (colon_split / "cohorts.yaml").write_text(yaml.safe_dump(registry))
     resources = {
-        **lineage_resources(colon_split, _fast_config(colon_split)),
+        **lineage_resources(colon_split, _fast_config(colon_split, colon=UNTRAINED)),
         "registry": CohortRegistryResource(path=str(colon_split / "cohorts.yaml"), id_salt="t"),
         "releases": ReleaseStoreResource(root=str(colon_split / "releases"), repo=str(colon_split)),
     }
@@ -85,9 +85,7 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     assert len(audit.find_entries(store, "release", "0.0.1")) == 1
     # a model file replaced by a pickle with a payload: refused unread, nothing released
     marker = colon_split / "payload-ran"
-    (colon_split / "models" / "synthesizer_model" / "colon__flow.pkl").write_bytes(
-        pickle.dumps(_Payload(str(marker)))
-    )
+    (colon_split / "models" / "synthesizer_model" / "colon__flow.pkl").write_bytes(pickle.dumps(_Payload(str(marker))))
     attacked = dg.materialize(
         [*upstream, benchmark_release], resources=resources, raise_on_error=False,
         run_config={"ops": {"benchmark_release": {"config": {"version": "0.0.2"}}}},

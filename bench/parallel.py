@@ -1,0 +1,117 @@
+"""Every default partition of ingestion and synthesis, run sequentially and in parallel, timed.
+
+Each configuration gets a fresh Dagster instance and data folder and runs exactly as `make demo`
+does (runs submitted through workspace.yaml into a queue the daemon drains), then reports the
+wall time per stage and the sum of the runs' own times:
+
+- ``sequential``: one run at a time, every core for it;
+- ``parallel``: as many runs at once as cores, each with its share of the cores (the default);
+- ``oversubscribed``: as many runs at once as cores, each starting a thread per core (what
+  happens without thread budgets).
+
+    python bench/parallel.py [--synthesizers flow copula] [--only sequential parallel ...]
+
+Writes bench/results/parallel.csv and bench/results/parallel.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+RESULTS = PROJECT / "bench" / "results"
+CONFIGURATIONS = {  # name -> (runs at once, threads per run: None = the budget)
+    "sequential": (1, None),
+    "parallel": (None, None),
+    "oversubscribed": (None, "cores"),
+}
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run_one(synthesizers: list[str]) -> dict[str, object]:
+    """In this process (its environment already set): ingestion, then synthesis, timed."""
+    import dagster as dg
+
+    from assets.launch import daemon, launcher
+    from assets.partitions import cohort_partitions
+
+    timings: dict[str, object] = {}
+    home = Path(os.environ["DAGSTER_HOME"])
+    with dg.DagsterInstance.get() as instance, daemon(home / "daemon.log"), launcher(instance) as launch:
+        cohorts = cohort_partitions.get_partition_keys()
+        for stage, job, keys in (
+            ("ingestion", "oncobench_main", cohorts),
+            ("synthesis", "oncobench_synthesis", [f"{c}|{s}" for c in cohorts for s in synthesizers]),
+        ):
+            started = time.perf_counter()
+            outcomes = launch.wait(launch.submit(job, keys))
+            timings[f"{stage}_wall_s"] = round(time.perf_counter() - started, 1)
+            timings[f"{stage}_run_s"] = round(sum(o.seconds for o in outcomes), 1)
+            timings[f"{stage}_failed"] = sum(not o.succeeded for o in outcomes)
+    return timings
+
+
+def measure(name: str, synthesizers: list[str]) -> dict[str, object]:
+    """One configuration in a child process with its own instance, data folder and thread settings."""
+    cores = _cores()
+    runs, threads = CONFIGURATIONS[name]
+    runs = runs or cores
+    with tempfile.TemporaryDirectory(prefix=f"oncobench-bench-{name}-") as work:
+        home = Path(work) / "dagster"
+        home.mkdir()
+        shutil.copyfile(PROJECT / "config" / "dagster.yaml", home / "dagster.yaml")
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS") and k != "ONCOBENCH_THREADS"}
+        env |= {"DAGSTER_HOME": str(home), "ONCOBENCH_DATA_DIR": str(Path(work) / "data"),
+                "ONCOBENCH_CONCURRENT_RUNS": str(runs), "ONCOBENCH_SALT_FILE": str(Path(work) / "salt")}  # fmt: skip
+        if threads == "cores":
+            env["ONCOBENCH_THREADS"] = str(cores)
+        code = f"import json, bench.parallel as b; print(json.dumps(b.run_one({synthesizers!r})))"
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+        timings = json.loads(done.stdout.strip().splitlines()[-1])
+    threads_per_run = cores if threads == "cores" else max(1, cores // runs)
+    return {"configuration": name, "runs_at_once": runs, "threads_per_run": threads_per_run, **timings,
+            "total_wall_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synthesizers", nargs="+", default=["flow", "copula"])
+    parser.add_argument("--only", nargs="+", choices=list(CONFIGURATIONS), default=list(CONFIGURATIONS))
+    args = parser.parse_args()
+    import polars as pl
+
+    rows = []
+    for name in args.only:
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        rows.append(measure(name, args.synthesizers))
+        print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+    table = pl.DataFrame(rows)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    table.write_csv(RESULTS / "parallel.csv")
+    machine = platform.processor() or platform.machine()
+    header = (f"# Default partitions, sequential vs parallel\n\n{_cores()} cores, {machine}, "
+              f"Python {platform.python_version()}; synthesizers {', '.join(args.synthesizers)} at the `full` profile; "
+              "wall = first submission to last run finished; run = sum of the runs' own times.\n\n")  # fmt: skip
+    with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
+                   tbl_rows=-1, tbl_cols=-1):  # fmt: skip
+        (RESULTS / "parallel.md").write_text(header + str(table) + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
