@@ -134,7 +134,9 @@ def model_evaluation(
                 "fingerprint": evaluations[0].result["model"]["fingerprint"] if evaluations else "",
                 "config_version": settings.version,
                 "headline": table(headline),
-                "seconds": dg.MetadataValue.json({e.result["task"]: rounded(e.seconds) for e in evaluations}),
+                "seconds": dg.MetadataValue.json(
+                    {e.result["task"]: {step: rounded(t) for step, t in e.seconds.items()} for e in evaluations}
+                ),
                 "energy_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
                 "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
             }
