@@ -68,7 +68,8 @@ def measure(name: str, synthesizers: list[str]) -> dict[str, object]:
     cores = _cores()
     runs, threads = CONFIGURATIONS[name]
     runs = runs or cores
-    with tempfile.TemporaryDirectory(prefix=f"oncobench-bench-{name}-") as work:
+    # the daemon's last writes may land while the folder is removed: do not fail the measurement for it
+    with tempfile.TemporaryDirectory(prefix=f"oncobench-bench-{name}-", ignore_cleanup_errors=True) as work:
         home = Path(work) / "dagster"
         home.mkdir()
         shutil.copyfile(PROJECT / "config" / "dagster.yaml", home / "dagster.yaml")
@@ -101,6 +102,11 @@ def main() -> None:
         rows.append(measure(name, args.synthesizers))
         print(f"  {rows[-1]}", file=sys.stderr, flush=True)
     table = pl.DataFrame(rows)
+    previous = RESULTS / "parallel.csv"
+    if previous.exists() and set(args.only) != set(CONFIGURATIONS):  # keep the other configurations' rows
+        kept = pl.read_csv(previous).filter(~pl.col("configuration").is_in(args.only))
+        order = {name: i for i, name in enumerate(CONFIGURATIONS)}
+        table = pl.concat([kept, table], how="diagonal_relaxed").sort(pl.col("configuration").replace_strict(order))
     RESULTS.mkdir(parents=True, exist_ok=True)
     table.write_csv(RESULTS / "parallel.csv")
     machine = platform.processor() or platform.machine()
@@ -108,7 +114,7 @@ def main() -> None:
               f"Python {platform.python_version()}; synthesizers {', '.join(args.synthesizers)} at the `full` profile; "
               "wall = first submission to last run finished; run = sum of the runs' own times.\n\n")  # fmt: skip
     with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
-                   tbl_rows=-1, tbl_cols=-1):  # fmt: skip
+                   tbl_rows=-1, tbl_cols=-1, tbl_width_chars=400):  # fmt: skip
         (RESULTS / "parallel.md").write_text(header + str(table) + "\n")
     print(table)
 
