@@ -107,6 +107,8 @@ class Launcher:
             )  # fmt: skip
             self.instance.submit_run(run.run_id, self.workspace)
             return [run.run_id]
+        if not partitions:  # nothing upstream succeeded: nothing to submit
+            return []
         partition_set = next(s for s in self.repository.get_partition_sets() if s.job_name == job.name)
         backfill = PartitionBackfill(
             backfill_id=make_new_backfill_id(), partition_set_origin=partition_set.get_remote_origin(),
