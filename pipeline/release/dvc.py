@@ -8,6 +8,7 @@ then renames the directory into place.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -37,6 +38,48 @@ def _run(command: list[str], cwd: Path) -> str:
     return done.stdout
 
 
+def _is_gone(pid: int) -> bool:
+    """True if ``pid`` no longer runs: absent, or a zombie nobody reaped (DVC counts those as alive)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False
+
+
+def clear_stale_locks(repo: Path) -> list[int]:
+    """Drop ``.dvc/tmp/rwlock`` entries of killed DVC processes; return their PIDs.
+
+    A ``dvc add`` killed mid-way leaves its PID in the rwlock file. DVC itself removes entries of
+    PIDs that no longer exist, but a killed child whose parent died too stays a zombie where PID 1
+    does not reap (containers), and DVC then refuses every later command on that path.
+    """
+    path = repo / ".dvc" / "tmp" / "rwlock"
+    try:
+        lock = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(lock, dict):
+        return []
+    gone: set[int] = set()
+
+    def alive(info: object) -> bool:
+        pid = info.get("pid") if isinstance(info, dict) else None
+        if isinstance(pid, int) and _is_gone(pid):
+            gone.add(pid)
+            return False
+        return True
+
+    write = {k: v for k, v in (lock.get("write") or {}).items() if alive(v)}
+    read = {k: kept for k, v in (lock.get("read") or {}).items() if (kept := [i for i in v if alive(i)])}
+    if gone:
+        path.write_text(json.dumps({"write": write, "read": read}), encoding="utf-8")
+    return sorted(gone)
+
+
 def _dvc(*args: str) -> list[str]:
     return [sys.executable, "-m", "dvc", *args]
 
@@ -55,12 +98,14 @@ def _relative(repo: Path, release_dir: Path) -> str:
 
 def dvc_add(repo: Path, release_dir: Path, meta: dict[str, object]) -> Path:
     """``dvc add`` the release and record ``meta`` (the manifest sha256) in its ``.dvc`` file."""
+    clear_stale_locks(repo)
     _run(_dvc("add", _relative(repo, release_dir)), repo)
     write_dvc_meta(dvc_file(release_dir), meta)
     return dvc_file(release_dir)
 
 
 def dvc_push(repo: Path, release_dir: Path) -> None:
+    clear_stale_locks(repo)
     _run(_dvc("push", f"{_relative(repo, release_dir)}.dvc"), repo)
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.release.build import ReleaseOptions, build_release
-from pipeline.release.dvc import track_release
+from pipeline.release.dvc import clear_stale_locks, track_release
 from pipeline.release.references import read_dvc_meta, write_dvc_meta
 from pipeline.release.verify import load_manifest
 from tests.pipeline.release.conftest import DVC, candidate, run
@@ -123,3 +125,37 @@ def test_pulling_an_unknown_version_or_into_a_full_folder_is_a_clear_error(repo:
     assert "is not an empty directory" in capsys.readouterr().err
     assert main(["pull", "../1.0.0", "--repo", str(repo), "--out", str(tmp_path / "y")]) == 2
     assert "not a semantic version" in capsys.readouterr().err
+
+
+def test_stale_dvc_locks_of_killed_or_zombie_processes_are_cleared(tmp_path: Path) -> None:
+    import subprocess
+
+    lock_dir = tmp_path / ".dvc" / "tmp"
+    lock_dir.mkdir(parents=True)
+    zombie = subprocess.Popen(["true"])  # exits at once and stays a zombie until waited for
+    for _ in range(100):
+        if _status(zombie.pid) == "zombie":
+            break
+        time.sleep(0.05)
+    live = {"pid": os.getpid(), "cmd": "dvc status"}
+    (lock_dir / "rwlock").write_text(
+        json.dumps(
+            {
+                "write": {"/r/data/releases/1.0.0": {"pid": zombie.pid, "cmd": "dvc add"}, "/r/x": live},
+                "read": {"/r/y": [live, {"pid": 2**22 + 7, "cmd": "dvc push"}]},
+            }
+        )
+    )
+    try:
+        assert clear_stale_locks(tmp_path) == sorted([zombie.pid, 2**22 + 7])
+    finally:
+        zombie.wait()
+    assert json.loads((lock_dir / "rwlock").read_text()) == {"write": {"/r/x": live}, "read": {"/r/y": [live]}}
+    assert clear_stale_locks(tmp_path) == []  # nothing left to clear; a missing file is fine too
+    assert clear_stale_locks(tmp_path / "elsewhere") == []
+
+
+def _status(pid: int) -> str:
+    import psutil
+
+    return psutil.Process(pid).status()
