@@ -15,20 +15,11 @@ import polars as pl
 
 from assets.definitions import (
     defs,
-    evaluation_job,
-    main_job,
-    release_job,
-    stress_job,
-    synthesis_job,
-    validation_job,
 )
-from assets.evaluation import evaluation_partitions
 from assets.launch import Launcher, RunOutcome, daemon, launcher
-from assets.partitions import cohort_partitions
 from pipeline.evaluation.records import leaderboard
 from pipeline.release.references import tag_message
 from pipeline.release.settings import load_release_settings
-from pipeline.synthesis.catalog import DEFAULT_SYNTHESIZER
 from pipeline.validation.queries import SCOREBOARD_SQL
 
 RELEASE_METRICS = Path(__file__).resolve().parents[1] / "data" / "release_metrics.json"
@@ -36,33 +27,42 @@ DAEMON_LOG = Path(os.environ.get("DAGSTER_HOME", ".dagster")) / "logs" / "daemon
 
 
 def _say(outcome: RunOutcome) -> None:
-    """One line per finished run: partition, job, time, outcome and any failed check (a gate outcome)."""
+    """One line per finished run: stage, partition, time, outcome and any failed check (a gate outcome)."""
     checks = f"; failed checks: {', '.join(outcome.failed_checks)}" if outcome.failed_checks else ""
     status = "ok" if outcome.succeeded and not outcome.failed_checks else outcome.status.value.lower()
     status = "gate failed" if outcome.succeeded and outcome.failed_checks else status
+    stage = "+".join(outcome.stages) or outcome.job
     where = outcome.partition or "-"
-    print(f"[{status}] {outcome.job} {where} in {outcome.seconds:.1f}s (run {outcome.run_id[:8]}{checks})", flush=True)
+    print(f"[{status}] {stage} {where} in {outcome.seconds:.1f}s (run {outcome.run_id[:8]}{checks})", flush=True)
 
 
-DEMO_SYNTHESIZERS = (DEFAULT_SYNTHESIZER, "copula")  # CTGAN at its 300-epoch default takes minutes per cohort
+LINEAGE = ("ingestion", "synthesis", "validation", "stress")  # the asset groups before the release
 
 
-def run_all(launch: Launcher, synthesizers: tuple[str, ...] = DEMO_SYNTHESIZERS) -> int:
-    """Ingest every cohort, then synthesize, then validate and build stress suites: each stage one
-    backfill whose runs the instance's queue runs in parallel. Returns the number of failed runs.
+def run_graph(launch: Launcher, *, lineage: bool = True, release: bool = True, evaluation: bool = True):
+    """Materialize the selected stages of every partition as one backfill over the asset graph.
 
-    A failed gate is an outcome, not a failed run: it is a failed check on `validation_metrics`.
+    Dagster's backfill daemon orders the runs by the graph's dependencies and partition mappings
+    (ingestion, then synthesis with validation, then stress suites, the release, the evaluations)
+    and the instance's queue runs them in parallel. A failed gate is an outcome, not a failed run:
+    a failed check on `validation_metrics` that keeps the cohort out of the release.
     """
-    cohorts = cohort_partitions.get_partition_keys()
-    ingested = launch.wait(launch.submit(main_job.name, cohorts), _say)
-    ready = [o.partition for o in ingested if o.succeeded]
-    keys = [f"{cohort}|{synthesizer}" for cohort in ready for synthesizer in synthesizers]
-    synthesized = launch.wait(launch.submit(synthesis_job.name, keys), _say)
-    sampled = [o.partition for o in synthesized if o.succeeded]
-    with_flow = [c for c in ready if f"{c}|{DEFAULT_SYNTHESIZER}" in sampled]
-    runs = launch.submit(validation_job.name, sampled) + launch.submit(stress_job.name, with_flow)
-    checked = launch.wait(runs, _say)
-    return sum(not o.succeeded for o in [*ingested, *synthesized, *checked])
+
+    def keep(group: str, partition: str | None) -> bool:
+        del partition  # every partition of the graph (the synthesizers of ONCOBENCH_SYNTHESIZERS)
+        if group == "release":
+            return release
+        if group == "evaluation":
+            return release and evaluation
+        return lineage and group in LINEAGE
+
+    backfill_id = launch.backfill(keep, title="make demo")
+    print(f"backfill {backfill_id}: the daemon starts each run once its upstream partitions are done", flush=True)
+    outcomes = launch.wait_backfill(backfill_id, _say)
+    status = launch.backfill_status(backfill_id)
+    if status.value != "COMPLETED_SUCCESS":
+        print(f"backfill {backfill_id} ended {status.value}: assets downstream of a failed run were not attempted")
+    return outcomes, status
 
 
 def print_scoreboard() -> None:
@@ -72,12 +72,12 @@ def print_scoreboard() -> None:
         print(board)
 
 
-def release(launch: Launcher) -> bool:
-    """Publish the release of config/release.yaml; a release interrupted earlier is completed, not skipped."""
+def report_release(launch: Launcher, outcome: RunOutcome | None) -> bool:
+    """Say where the release of config/release.yaml is and how to check, publish and pull it."""
     settings = load_release_settings()
     target = Path(defs.resources["releases"].root) / settings.version
-    (outcome,) = launch.wait(launch.submit(release_job.name), _say)
-    if not outcome.succeeded:
+    if outcome is None or not outcome.succeeded:
+        print(f"release {settings.version} was not written (see the runs above, or `make ui`)")
         return False
     event = launch.instance.get_latest_materialization_event(dg.AssetKey("benchmark_release"))
     metadata = event.asset_materialization.metadata if event and event.run_id == outcome.run_id else {}
@@ -100,11 +100,9 @@ def release(launch: Launcher) -> bool:
     return True
 
 
-def evaluate(launch: Launcher) -> int:
-    """Score every registered model (config/models.yaml) on the release and print the leaderboard."""
+def print_leaderboard() -> None:
+    """The leaderboard of the release of config/release.yaml, from DuckDB."""
     version = load_release_settings().version
-    outcomes = launch.wait(launch.submit(evaluation_job.name, evaluation_partitions.get_partition_keys()), _say)
-    failed = sum(not o.succeeded for o in outcomes)
     board = leaderboard(defs.resources["warehouse"].get(), version)
     if board.height:
         shown = board.select("task", "cohort", "model", "score", "largest_flip_rate", "adversarial", "findings_failed")
@@ -112,24 +110,25 @@ def evaluate(launch: Launcher) -> int:
                        tbl_width_chars=200, fmt_str_lengths=60):  # fmt: skip
             print(f"leaderboard of release {version} (oncobench leaderboard --release {version}):")
             print(shown)
-    return failed
 
 
 def main(argv: list[str] | None = None) -> int:
     args = set(sys.argv[1:] if argv is None else argv)
-    failed = 0
+    lineage, release = "--release-only" not in args, "--no-release" not in args
+    evaluation = release and "--no-evaluation" not in args
     with dg.DagsterInstance.get() as instance, daemon(DAEMON_LOG), launcher(instance) as launch:
         print(f"runs queue in {instance.root_directory}; the daemon starts "
               f"{os.environ.get('ONCOBENCH_CONCURRENT_RUNS', 'the configured number of')} at a time "
               f"(run logs: make ui; daemon log: {DAEMON_LOG})", flush=True)  # fmt: skip
-        if "--release-only" not in args:
-            failed = run_all(launch)
+        outcomes, status = run_graph(launch, lineage=lineage, release=release, evaluation=evaluation)
+        failed = sum(not o.succeeded for o in outcomes) + (status.value != "COMPLETED_SUCCESS" and not outcomes)
+        if lineage:
             print_scoreboard()
-        if "--no-release" not in args:
-            released = release(launch)
-            failed += not released
-            if released and "--no-evaluation" not in args:
-                failed += evaluate(launch)
+        if release:
+            made = [o for o in outcomes if "benchmark_release" in o.assets]
+            failed += not report_release(launch, made[-1] if made else None) and not failed
+        if evaluation:
+            print_leaderboard()
     print("done; see `make ui`" if not failed else f"{failed} step(s) failed; see `make ui`")
     return 1 if failed else 0
 

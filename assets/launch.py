@@ -1,7 +1,8 @@
-"""Launch jobs through the project's workspace and Dagster instance, as the UI and `dagster job backfill` do.
+"""Launch backfills and jobs through the project's workspace and Dagster instance, as the UI does.
 
-Runs created here carry their code location, so they appear under their job and on the
-Overview and can be re-executed from the UI. They are submitted to the instance's run
+An asset backfill over the graph (``Launcher.backfill``) is ordered and run by the daemon's
+backfill loop; a job's runs (``Launcher.submit``) appear under that job. Either way runs carry
+their code location and can be re-executed from the UI. They are submitted to the instance's run
 coordinator: with the project's `dagster.yaml` a queue that the Dagster daemon drains up to
 `max_concurrent_runs` at a time, each run in its own process (with its thread budget, see
 `assets.definitions`).
@@ -12,7 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,9 @@ from dagster._cli.workspace.cli_target import (
     get_remote_repository_from_code_location,
     get_workspace_from_cli_opts,
 )
-from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
+from dagster._core.definitions.events import AssetKeyPartitionKey
+from dagster._core.execution.backfill import BULK_ACTION_TERMINAL_STATUSES, BulkActionStatus, PartitionBackfill
 from dagster._core.execution.job_backfill import create_backfill_run
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster._core.utils import make_new_backfill_id
@@ -49,6 +52,8 @@ class RunOutcome:
     status: DagsterRunStatus
     seconds: float
     failed_checks: tuple[str, ...]
+    assets: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()  # the asset groups of the run's assets, in graph order
 
     @property
     def succeeded(self) -> bool:
@@ -135,6 +140,56 @@ class Launcher:
         )
         return run_ids
 
+    def backfill(
+        self,
+        keep: Callable[[str, str | None], bool] | None = None,
+        run_config: Mapping[str, Any] | None = None,
+        title: str = "",
+    ) -> str:
+        """Submit one asset backfill over the whole graph and return its id.
+
+        ``keep(group_name, partition_key)`` (default: everything) selects the asset partitions.
+        The daemon's backfill loop then materializes them in dependency order, following the
+        partition mappings (a cohort's synthesis after its ingestion; the release after every
+        validation and stress suite it reads; evaluations after the release), and each run goes
+        through the run queue. An asset partition whose upstream failed is not attempted.
+        """
+        graph = self.repository.asset_graph
+        selected = set()
+        for key in graph.materializable_asset_keys:
+            partitions = graph.get(key).partitions_def
+            names = partitions.get_partition_keys() if partitions else [None]
+            group = graph.get(key).group_name
+            selected |= {AssetKeyPartitionKey(key, name) for name in names if keep is None or keep(group, name)}
+        if not selected:
+            raise ValueError("the backfill selects no asset partition")
+        backfill = PartitionBackfill.from_asset_graph_subset(
+            backfill_id=make_new_backfill_id(), backfill_timestamp=get_current_timestamp(), tags={},
+            dynamic_partitions_store=self.instance, asset_graph_subset=AssetGraphSubset.from_asset_partition_set(
+                selected, graph), title=title or None, description=None, run_config=dict(run_config or {}),
+        )  # fmt: skip
+        self.instance.add_backfill(backfill)
+        return backfill.backfill_id
+
+    def wait_backfill(self, backfill_id: str, report=None, poll_seconds: float = 1.0) -> list[RunOutcome]:
+        """Wait until the backfill is done and each of its runs finished; ``report(outcome)`` as each run does."""
+        outcomes: dict[str, RunOutcome] = {}
+        while True:
+            done = self.instance.get_backfill(backfill_id).status in BULK_ACTION_TERMINAL_STATUSES
+            runs = self.instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id}))
+            for run in sorted(runs, key=lambda r: r.run_id):
+                if run.run_id in outcomes or run.status not in FINISHED:
+                    continue
+                outcomes[run.run_id] = self._outcome(run)
+                if report:
+                    report(outcomes[run.run_id])
+            if done and all(run.status in FINISHED for run in runs):
+                return list(outcomes.values())
+            time.sleep(poll_seconds)
+
+    def backfill_status(self, backfill_id: str) -> BulkActionStatus:
+        return self.instance.get_backfill(backfill_id).status
+
     def wait(self, run_ids: Sequence[str], report=None, poll_seconds: float = 1.0) -> list[RunOutcome]:
         """Wait for every run to finish; call ``report(outcome)`` as each one does."""
         pending, outcomes = set(run_ids), {}
@@ -162,7 +217,14 @@ class Launcher:
             for r in records
             if not r.event_log_entry.dagster_event.event_specific_data.passed
         )
-        return RunOutcome(run.run_id, run.job_name, run.tags.get("dagster/partition"), run.status, seconds, failed)
+        keys = run.asset_selection or ()
+        graph = self.repository.asset_graph
+        order = {key: i for i, key in enumerate(graph.toposorted_asset_keys)}
+        stages = tuple(dict.fromkeys(graph.get(k).group_name for k in sorted(keys, key=lambda k: order.get(k, 0))))
+        assets = tuple(sorted(key.to_user_string() for key in keys))
+        return RunOutcome(
+            run.run_id, run.job_name, run.tags.get("dagster/partition"), run.status, seconds, failed, assets, stages
+        )
 
 
 @contextmanager

@@ -22,11 +22,12 @@ from filelock import FileLock
 
 from pipeline.evaluation.tasks import declare_tasks, protected_attributes
 from pipeline.fingerprint import frame_fingerprint
-from pipeline.io import write_parquet_atomic, write_text_atomic
+from pipeline.io import write_bytes_atomic, write_parquet_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
 from pipeline.split import split_cohort
 from pipeline.validation.gates import describe_failures
+from pipeline.validation.plots import pair_gap_png, representation_png
 from pipeline.validation.suite import headline_scores
 
 PARTIAL_PREFIX = ".partial-"
@@ -161,6 +162,16 @@ def build_release(
     return final
 
 
+PLOTS = "plots"
+
+
+def release_plots(metrics: pl.DataFrame) -> dict[str, bytes]:
+    """The datasheet's figures of one cohort, by name; aggregates of the metric table only, so they
+    reveal nothing about a real patient that the shipped metrics do not."""
+    figures = {"pair_trend_gaps": pair_gap_png(metrics), "representation": representation_png(metrics)}
+    return {name: image for name, image in figures.items() if image is not None}
+
+
 def _write_contents(
     directory: Path,
     released: list[CohortCandidate],
@@ -185,6 +196,8 @@ def _write_contents(
         for name, frame in (("train", train), ("test", test), ("stress_suite", c.stress_suite)):
             written(write_parquet_atomic(frame, folder / f"{name}.parquet"))
             rows[name] = frame.height
+        for name, image in release_plots(c.metrics).items():  # drawn from the metrics: no real patient in them
+            written(write_bytes_atomic(image, folder / PLOTS / f"{name}.png"))
         cohorts[c.cohort] = {
             "synthesizer": c.synthesizer,
             "description": c.description,

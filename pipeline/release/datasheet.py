@@ -39,6 +39,25 @@ def _energy_lines(energy: dict[str, Any] | None) -> list[str]:
     return ["## Energy and carbon", text, ""]
 
 
+PLOT_CAPTIONS = {
+    "pair_trend_gaps": "pair-trend gaps (1 - similarity of each column pair; 0 = as in the real data)",
+    "representation": "share of each protected subgroup, real against synthetic",
+}
+
+
+def _plot_lines(files: list[dict[str, Any]]) -> list[str]:
+    """The cohorts' figures (``cohorts/<cohort>/plots/<name>.png``), linked relative to the release."""
+    plots = [f["path"] for f in files if f["path"].startswith("cohorts/") and f["path"].endswith(".png")]
+    if not plots:
+        return []
+    lines = ["## Plots", ""]
+    for path in plots:
+        cohort, name = path.split("/")[1], path.rsplit("/", 1)[-1].removesuffix(".png")
+        caption = PLOT_CAPTIONS.get(name, name.replace("_", " "))
+        lines += [f"**{cohort}**: {caption}", "", f"![{cohort} {name}]({path})", ""]
+    return lines
+
+
 def datasheet_markdown(manifest: dict[str, Any]) -> str:
     """The datasheet text: the seven sections of Datasheets for Datasets, then the metric tables."""
     version, cohorts, withheld = manifest["release"], manifest["cohorts"], manifest["withheld"]
@@ -120,6 +139,7 @@ def datasheet_markdown(manifest: dict[str, Any]) -> str:
         "interval that is worse for patients; a gate with fewer than its minimum rows fails as not enough rows.",
         "",
         _table(gate_rows),
+        *_plot_lines(manifest["files"]),
         "## Files",
         "",
         _table(files),

@@ -1,10 +1,11 @@
 """The Dagster UI, driven in a real browser (Debian's Chromium) over a small world of real runs.
 
 One cohort (colon) is ingested, synthesized (fast profile) and validated against a gate it
-cannot pass, every run launched through the workspace into a temporary Dagster instance with
-its daemon, as `make demo` does. Then `dagster-webserver` serves that instance and the test
-looks at what a user must see: the lineage with every asset, runs under their job, the failed
-gate as a failed check on its partition with the run succeeded, and a plot.
+cannot pass, as one backfill over the asset graph launched through the workspace into a
+temporary Dagster instance whose daemon orders and runs it, as `make demo` does. Then
+`dagster-webserver` serves that instance and the test looks at what a user must see: the
+lineage with every asset, the runs in their backfill, the failed gate as a failed check on its
+partition with the run succeeded, and a plot.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @dataclass(frozen=True)
 class World:
     url: str
-    runs: dict[str, object]  # job name -> RunOutcome
+    backfill_id: str
+    runs: dict[str, object]  # stage (asset group) -> the RunOutcome of the run that materialized it
     asset_keys: tuple[str, ...]
 
 
@@ -80,27 +82,27 @@ def _wait_for_webserver(url: str, process: subprocess.Popen, log: Path, seconds:
     raise RuntimeError(f"dagster-webserver did not answer within {seconds}s:\n{log.read_text()[-3000:]}")
 
 
-def _run_lineage(tmp: Path) -> tuple[dict[str, object], tuple[str, ...]]:
-    """Ingest, synthesize and validate colon|flow through the workspace, the daemon draining the queue.
+def _run_lineage(tmp: Path) -> tuple[str, dict[str, object], tuple[str, ...]]:
+    """Ingest, synthesize and validate colon|flow as one backfill through the workspace, as `make demo`
+    does: the daemon orders the runs by the asset graph and drains the queue.
 
-    Returns the outcome of each job's run and every asset key of the code location.
+    Returns the backfill id, the outcome of the run of each stage, and every asset key.
     """
     import dagster as dg
 
     from assets.launch import daemon, launcher
 
-    outcomes = {}
+    def keep(group: str, partition: str | None) -> bool:
+        return group in ("ingestion", "synthesis", "validation") and partition in (COHORT, MODEL_PARTITION)
+
     with dg.DagsterInstance.get() as instance, daemon(tmp / "daemon.log"), launcher(instance) as launch:
-        for job, partition, config in (
-            ("oncobench_main", COHORT, None),
-            ("oncobench_synthesis", MODEL_PARTITION, SYNTHESIS_CONFIG),
-            ("oncobench_validation", MODEL_PARTITION, None),
-        ):
-            (outcome,) = launch.wait(launch.submit(job, [partition], run_config=config))
-            assert outcome.succeeded, f"{job} {partition} did not succeed; daemon log: {tmp / 'daemon.log'}"
-            outcomes[job] = outcome
+        backfill_id = launch.backfill(keep, run_config=SYNTHESIS_CONFIG, title="browser test")
+        outcomes = {stage: outcome for outcome in launch.wait_backfill(backfill_id) for stage in outcome.stages}
+        status = launch.backfill_status(backfill_id)
         keys = launch.repository.asset_graph.get_all_asset_keys()
-    return outcomes, tuple(sorted(key.to_user_string() for key in keys))
+    assert status.value == "COMPLETED_SUCCESS", f"backfill {status}; daemon log: {tmp / 'daemon.log'}"
+    assert set(outcomes) == {"ingestion", "synthesis", "validation"}, outcomes
+    return backfill_id, outcomes, tuple(sorted(key.to_user_string() for key in keys))
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +132,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
-            runs, asset_keys = _run_lineage(tmp)
+            backfill_id, runs, asset_keys = _run_lineage(tmp)
             _wait_for_webserver(url, server, log)
-            yield World(url, runs, asset_keys)
+            yield World(url, backfill_id, runs, asset_keys)
         finally:
             server.terminate()
             try:
@@ -177,16 +179,16 @@ def test_the_lineage_shows_every_asset(page, world: World) -> None:
         sync_api.expect(graph.get_by_text(key, exact=True).first).to_be_visible()
 
 
-def test_every_run_is_listed_under_its_job_and_succeeded(page, world: World) -> None:
-    for job, outcome in world.runs.items():
-        page.goto(f"/locations/__repository__@oncobench/jobs/{job}/runs")  # the job's page, in its code location
+def test_every_run_is_listed_in_its_backfill_and_succeeded(page, world: World) -> None:
+    for outcome in world.runs.values():
+        page.goto(f"/runs/b/{world.backfill_id}?tab=runs")  # the backfill's page, with each of its runs
         row = _run_row(page, outcome.run_id)
         sync_api.expect(row).to_contain_text(outcome.partition)
         sync_api.expect(row).to_contain_text("Success")
 
 
 def test_a_failed_gate_is_a_failed_check_on_its_partition(page, world: World) -> None:
-    assert world.runs["oncobench_validation"].failed_checks == ("passes_release_gates",)
+    assert world.runs["validation"].failed_checks == ("passes_release_gates",)
     page.goto("/assets/validation_metrics?view=checks&checkDetail=passes_release_gates")
     page.get_by_text("Execution history", exact=True).click()
     row = page.get_by_role("row").filter(has_text=MODEL_PARTITION)

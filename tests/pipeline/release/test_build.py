@@ -35,6 +35,10 @@ def test_release_ships_passing_cohorts_lists_failing_ones_and_verifies(tmp_path:
     assert verify_release(path) == []
     assert "## Motivation" in (path / "datasheet.md").read_text() and "<table>" in (path / "datasheet.html").read_text()
     assert not (path / "cohorts" / "leaky").exists()
+    plot = "cohorts/good/plots/representation.png"  # the datasheet's figures, hashed like every file
+    assert plot in {f["path"] for f in manifest["files"]} and (path / plot).read_bytes().startswith(b"\x89PNG")
+    assert f"]({plot})" in (path / "datasheet.md").read_text()
+    assert f'src="{plot}"' in (path / "datasheet.html").read_text()
 
 
 def test_same_inputs_and_seed_give_the_same_files(tmp_path: Path, colon_rows) -> None:
