@@ -1,8 +1,13 @@
 """A conditional normalizing flow (zuko neural spline flow) for mixed-type cohorts.
 
 Encoding, column by column, all invertible:
-- continuous: median-imputed, then a quantile transform to a standard normal; a column with
-  nulls gets a missingness indicator (a two-level categorical), so null rates are reproduced;
+- continuous: a quantile transform of the observed values to a standard normal; a column with
+  nulls gets a missingness indicator, a context column (so the mixture below models which labs
+  were measured together, and the flow draws values given that pattern), and its nulls are
+  filled with standard-normal draws (random values of the observed marginal; a median fill made
+  a point mass that the flow leaked into observed values); a value that at least 5% of patients
+  share exactly (0 months to metastasis, TMB 0) is a spike: another context indicator, restored
+  exactly, so the flow models only the continuous rest;
 - categorical (enums, strings, booleans, and integer columns with few levels such as the
   event flag): uniform dequantization (level code plus U(0, 1) noise, scaled to [-1, 1);
   the floor decodes exactly), one dimension per column; null is a level of its own.
@@ -27,6 +32,10 @@ from pipeline.synthesis.base import ProgressCallback, Synthesizer
 from pipeline.synthesis.context import LatentClassModel
 
 NULL_LEVEL = "__null__"
+NULL_SUFFIX = "__isnull"  # a numeric column's missingness indicator, a context column
+SPIKE_SUFFIX = "__atspike"  # a numeric column's "at its most common value" indicator, a context column
+INDICATOR_LEVELS = ["false", "true"]
+SPIKE_SHARE = 0.05  # a value held by at least this share of the observed values is a spike
 MAX_INTEGER_LEVELS = 15
 DEFAULT_CONTEXT = (
     "primary_cancer_condition", "cancer_stage_group", "tumor_grade", "msi_status",
@@ -49,7 +58,9 @@ class _Block:
     transformer: QuantileTransformer | None = None
     fill: float = 0.0
     decimals: int | None = None  # round sampled values to the precision the real column has
-    null_indicator: str | None = None  # name of the block holding this column's missingness
+    null_indicator: str | None = None  # the context column recording where this column is null
+    spike: float | None = None  # a value many patients share exactly (e.g. 0 months to metastasis)
+    spike_indicator: str | None = None  # the context column recording where this column is at the spike
 
 
 class FlowSynthesizer(Synthesizer):
@@ -95,17 +106,20 @@ class FlowSynthesizer(Synthesizer):
                 numbers = values.cast(pl.Float64)
                 fill = float(numbers.median())
                 decimals = _decimals(numbers)
-                dequantized = _dequantize(numbers.fill_null(fill).to_numpy(), decimals, np.random.default_rng(seed))
+                observed = numbers.drop_nulls()  # the marginal of the values seen, not inflated at the median
+                spike = _spike(observed)
+                if spike is not None:  # a value many patients share exactly (e.g. 0 months): a context level
+                    observed = observed.filter(observed != spike)
+                observed = observed if observed.len() > 1 else numbers.fill_null(fill)
+                dequantized = _dequantize(observed.to_numpy(), decimals, np.random.default_rng(seed))
                 transformer = QuantileTransformer(
-                    n_quantiles=min(1000, frame.height), output_distribution="normal", random_state=seed
+                    n_quantiles=min(1000, observed.len()), output_distribution="normal", random_state=seed
                 ).fit(dequantized.reshape(-1, 1))
                 block = _Block(column, "numeric", width, 1, transformer=transformer, fill=fill, decimals=decimals)
-                if values.null_count():
-                    width += 1
-                    indicator = _Block(f"{column}__isnull", "categorical", width, 1, levels=["false", "true"])
-                    block.null_indicator = indicator.column
-                    self.features.append(block)
-                    block = indicator
+                if values.null_count():  # which values were measured is context: modelled with the categories
+                    block.null_indicator = f"{column}{NULL_SUFFIX}"
+                if spike is not None:
+                    block.spike, block.spike_indicator = spike, f"{column}{SPIKE_SUFFIX}"
             self.features.append(block)
             width = block.start + block.width
         self.n_features = width
@@ -114,22 +128,45 @@ class FlowSynthesizer(Synthesizer):
             levels = _levels(frame.get_column(column))
             self.context_blocks.append(_Block(column, "categorical", offset, len(levels), levels=levels))
             offset += len(levels)
+        for indicator in self._indicators():
+            self.context_blocks.append(_Block(indicator, "categorical", offset, 2, levels=INDICATOR_LEVELS))
+            offset += 2
         self.n_context = offset
+
+    def _indicators(self) -> list[str]:
+        """The context columns that say where a number is null or at its spike."""
+        return [i for b in self.features for i in (b.null_indicator, b.spike_indicator) if i is not None]
+
+    def _with_indicators(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` plus every indicator the context models (``"true"`` where null, or at the spike)."""
+        flags: dict[str, pl.Expr] = {}
+        for b in self.features:
+            if b.null_indicator is not None:
+                flags[b.null_indicator] = pl.col(b.column).is_null()
+            if b.spike_indicator is not None:
+                flags[b.spike_indicator] = (pl.col(b.column).cast(pl.Float64) == b.spike).fill_null(False)
+        return frame.with_columns(
+            pl.when(flag).then(pl.lit("true")).otherwise(pl.lit("false")).alias(name) for name, flag in flags.items()
+        )
 
     def _encode_features(self, frame: pl.DataFrame, rng: np.random.Generator) -> np.ndarray:
         out = np.zeros((frame.height, self.n_features), dtype=np.float32)
         for block in self.features:
-            if block.column.endswith("__isnull") and block.column not in frame.columns:
-                source = frame.get_column(block.column.removesuffix("__isnull"))
-                codes = source.is_null().cast(pl.Int64).to_numpy()
-                out[:, block.start] = _dequantized(codes, 2, rng)
-            elif block.kind == "categorical":
+            if block.kind == "categorical":
                 codes = _codes(frame.get_column(block.column), block.levels)
                 out[:, block.start] = _dequantized(codes, len(block.levels), rng)
             else:
-                numbers = frame.get_column(block.column).cast(pl.Float64).fill_null(block.fill).to_numpy()
-                numbers = _dequantize(numbers, block.decimals, rng)
-                out[:, block.start] = block.transformer.transform(numbers.reshape(-1, 1))[:, 0]
+                column = frame.get_column(block.column).cast(pl.Float64)
+                numbers = _dequantize(column.fill_null(block.fill).to_numpy(), block.decimals, rng)
+                encoded = block.transformer.transform(numbers.reshape(-1, 1))[:, 0]
+                # a null (or a spike value, restored from its indicator) gets a random draw from the observed
+                # marginal, standard normal after the quantile transform: a fixed value would be a point
+                # mass that the flow leaks into the other values
+                missing = column.is_null().to_numpy()
+                if block.spike is not None:
+                    missing |= (column == block.spike).fill_null(False).to_numpy()
+                encoded[missing] = rng.standard_normal(int(missing.sum()))
+                out[:, block.start] = encoded
         return out
 
     def _encode_context(self, frame: pl.DataFrame) -> np.ndarray:
@@ -141,14 +178,10 @@ class FlowSynthesizer(Synthesizer):
 
     def _decode(self, features: np.ndarray, context_rows: pl.DataFrame) -> pl.DataFrame:
         columns: dict[str, pl.Series] = {c: context_rows.get_column(c) for c in self.context}
-        nulls: dict[str, np.ndarray] = {}
         for block in self.features:
             chunk = features[:, block.start : block.start + block.width]
             if block.kind == "categorical":
                 picked = np.asarray(block.levels, dtype=object)[_quantized(chunk[:, 0], len(block.levels))]
-                if block.column.endswith("__isnull"):
-                    nulls[block.column] = picked == "true"
-                    continue
                 decoded = pl.Series(block.column, picked.astype(str))
                 columns[block.column] = decoded.replace(NULL_LEVEL, None)
             else:
@@ -157,8 +190,13 @@ class FlowSynthesizer(Synthesizer):
                     values = np.round(values, block.decimals)
                 columns[block.column] = pl.Series(block.column, values)
         for block in self.features:
+            if block.spike_indicator is not None:
+                at_spike = context_rows.get_column(block.spike_indicator) == "true"
+                columns[block.column] = pl.select(
+                    pl.when(at_spike).then(pl.lit(block.spike)).otherwise(columns[block.column])
+                ).to_series()
             if block.null_indicator is not None:
-                mask = pl.Series(nulls[block.null_indicator])
+                mask = context_rows.get_column(block.null_indicator) == "true"
                 columns[block.column] = pl.select(pl.when(mask).then(None).otherwise(columns[block.column])).to_series()
         return pl.DataFrame(columns).select(self.modelled)
 
@@ -181,8 +219,11 @@ class FlowSynthesizer(Synthesizer):
 
         rng = np.random.default_rng(seed)
         self._plan(frame, seed)
+        frame = self._with_indicators(frame)
+        context_codes = np.column_stack([_codes(frame.get_column(b.column), b.levels) for b in self.context_blocks])
+        self.derived = _derived_columns(context_codes, [b.column for b in self.context_blocks])
         self._context_model = LatentClassModel.fit(
-            np.column_stack([_codes(frame.get_column(b.column), b.levels) for b in self.context_blocks]),
+            context_codes,
             [b.column for b in self.context_blocks],
             [list(b.levels) for b in self.context_blocks],
             seed=seed,
@@ -224,6 +265,10 @@ class FlowSynthesizer(Synthesizer):
         by_column = {b.column: b for b in self.context_blocks}
         fixed = {c: by_column[c].levels.index(v) for c, v in conditions.items()}
         codes = self._context_model.sample_codes(n, fixed, rng)
+        index = {b.column: j for j, b in enumerate(self.context_blocks)}
+        for column, (parent, mapping) in getattr(self, "derived", {}).items():
+            if column not in conditions:  # a column the training data determines from another follows it
+                codes[:, index[column]] = np.asarray(mapping)[codes[:, index[parent]]]
         columns = {}
         for j, block in enumerate(self.context_blocks):
             values = pl.Series(block.column, np.asarray(block.levels, dtype=object)[codes[:, j]], dtype=pl.String)
@@ -241,6 +286,44 @@ class FlowSynthesizer(Synthesizer):
             for start in range(0, n, SAMPLE_BATCH):
                 chunks.append(self._flow(context[start : start + SAMPLE_BATCH]).sample().numpy())
         return self._decode(np.concatenate(chunks), context_rows)
+
+
+def _derived_columns(codes: np.ndarray, names: list[str], rare: int = 3) -> dict[str, list[Any]]:
+    """Context columns that another one determines in the training data: ``{column: [parent, code map]}``.
+
+    E.g. OncoTree code -> cancer type -> tissue. The mixture draws each column given a latent
+    class, so without this it pairs a breast cancer type with lung tissue. A parent is never itself
+    derived, has at least as many levels, and at most 5% of the rows sit in its rare levels (< 3
+    rows), so a column is not 'determined' by one-patient levels.
+    """
+    levels = codes.max(axis=0) + 1
+    order = sorted(range(len(names)), key=lambda j: (-levels[j], j))
+    derived: dict[str, list[Any]] = {}
+    for b in order:
+        if levels[b] < 2:
+            continue
+        for a in order:
+            if a == b or names[a] in derived or levels[a] < levels[b] or (levels[a] == levels[b] and a > b):
+                continue
+            counts = np.bincount(codes[:, a], minlength=levels[a])
+            if counts[(counts > 0) & (counts < rare)].sum() > 0.05 * len(codes):
+                continue
+            pairs = np.unique(codes[:, a] * levels[b] + codes[:, b])
+            if len(pairs) == len(np.unique(codes[:, a])):  # each parent level has one value of b
+                mapping = np.zeros(levels[a], dtype=np.int64)
+                mapping[pairs // levels[b]] = pairs % levels[b]
+                derived[names[b]] = [names[a], mapping.tolist()]
+                break
+    return derived
+
+
+def _spike(observed: pl.Series) -> float | None:
+    """The most common value if at least ``SPIKE_SHARE`` of the values are exactly it and others remain."""
+    if observed.len() < 20 or observed.n_unique() < 3:
+        return None
+    counts = observed.value_counts(sort=True)
+    value, count = counts.row(0)
+    return float(value) if count >= SPIKE_SHARE * observed.len() else None
 
 
 def _decimals(numbers: pl.Series, most: int = 6) -> int | None:

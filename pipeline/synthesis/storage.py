@@ -37,7 +37,7 @@ from pipeline.io import write_bytes_atomic
 from pipeline.synthesis.base import SynthesisError
 
 MAGIC = "oncobench-model"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the flow models missingness in its context
 MAX_MEMBER_BYTES = 4 << 30
 PROJECT_DATA = Path(__file__).resolve().parents[2] / "data"
 # classes a tensors file may rebuild (module:qualname); nothing else is ever instantiated
@@ -278,7 +278,12 @@ def read_header(path: Path | str) -> dict[str, Any]:
             header = json.loads(_member(archive, path, "header.json"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ModelFileError(f"{path}: header.json is not JSON ({error})") from None
-    if not isinstance(header, dict) or header.get("format") != MAGIC or header.get("version") != FORMAT_VERSION:
+    if isinstance(header, dict) and header.get("format") == MAGIC and header.get("version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was written in model format {header.get('version')!r}; this OncoBench reads format "
+            f"{FORMAT_VERSION}. Re-create it (e.g. re-materialize synthesizer_model)"
+        )
+    if not isinstance(header, dict) or header.get("format") != MAGIC:
         raise ModelFileError(f"{path} is not an OncoBench model file (format {FORMAT_VERSION})")
     return header
 

@@ -172,3 +172,10 @@ def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path: Path, content: by
     path.write_bytes(content)
     with pytest.raises(ModelFileError, match=f"{path} is not an OncoBench model file"):
         Synthesizer.load(path)
+
+
+def test_a_model_file_of_an_older_format_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = fitted("flow").save(tmp_path / "flow.pkl")
+    _rewrite(path, **{"header.json": _header(path, version=2)})
+    with pytest.raises(ModelFileError, match=r"written in model format 2; this OncoBench reads format 3\. Re-create"):
+        Synthesizer.load(path)
