@@ -11,6 +11,13 @@ A cohort may also be a harmonized Parquet file (e.g. from ``oncobench ingest`` o
 
     python bench/synthesis.py [--cohorts colon rott2 crc.parquet] [--ctgan-epochs 300] [--sample-rows 200000]
 
+The committed results: the four default cohorts and the shared studies with >= 200 patients,
+each ingested first (``oncobench ingest ../shared/cohorts/crc_msk_2017 --out crc_msk_2017.parquet``):
+
+    python bench/synthesis.py --synthesizers flow ctgan --ctgan-epochs 300 --sample-rows 50000 \
+        --cohorts colon rott2 support2_cancer prostate_seer crc_msk_2017.parquet csf_ctdna_msk.parquet \
+        luad_tcga_pan_can_atlas_2018.parquet brca_metabric.parquet
+
 Writes bench/results/<name>.csv and bench/results/<name>.md (default name: synthesis).
 """
 
