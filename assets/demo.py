@@ -16,7 +16,7 @@ import polars as pl
 from assets.definitions import (
     defs,
 )
-from assets.launch import Launcher, RunOutcome, daemon, launcher
+from assets.launch import BulkActionStatus, Launcher, RunOutcome, daemon, launcher
 from pipeline.evaluation.records import leaderboard
 from pipeline.release.references import tag_message
 from pipeline.release.settings import load_release_settings
@@ -39,11 +39,13 @@ def _say(outcome: RunOutcome) -> None:
 LINEAGE = ("ingestion", "synthesis", "validation", "stress")  # the asset groups before the release
 
 
-def run_graph(launch: Launcher, *, lineage: bool = True, release: bool = True, evaluation: bool = True):
+def run_graph(
+    launch: Launcher, *, lineage: bool = True, release: bool = True, evaluation: bool = True
+) -> tuple[list[RunOutcome], BulkActionStatus]:
     """Materialize the selected stages of every partition as one backfill over the asset graph.
 
     Dagster's backfill daemon orders the runs by the graph's dependencies and partition mappings
-    (ingestion, then synthesis with validation, then stress suites, the release, the evaluations)
+    (ingestion, synthesis, validation and stress suites per cohort, then the release and the evaluations)
     and the instance's queue runs them in parallel. A failed gate is an outcome, not a failed run:
     a failed check on `validation_metrics` that keeps the cohort out of the release.
     """
