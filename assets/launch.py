@@ -74,11 +74,16 @@ def daemon(log_file: Path) -> Iterator[subprocess.Popen]:
         try:
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, seconds=60)
+
+
+def stop(process: subprocess.Popen, seconds: float) -> None:
+    """Terminate ``process``; kill it if it has not exited after ``seconds``."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 class Launcher:

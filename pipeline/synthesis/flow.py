@@ -266,7 +266,7 @@ class FlowSynthesizer(Synthesizer):
         fixed = {c: by_column[c].levels.index(v) for c, v in conditions.items()}
         codes = self._context_model.sample_codes(n, fixed, rng)
         index = {b.column: j for j, b in enumerate(self.context_blocks)}
-        for column, (parent, mapping) in getattr(self, "derived", {}).items():
+        for column, (parent, mapping) in self.derived.items():
             if column not in conditions:  # a column the training data determines from another follows it
                 codes[:, index[column]] = np.asarray(mapping)[codes[:, index[parent]]]
         columns = {}

@@ -136,11 +136,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             _wait_for_webserver(url, server, log)
             yield World(url, backfill_id, runs, asset_keys)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            from assets.launch import stop
+
+            stop(server, seconds=30)
 
 
 @pytest.fixture(scope="module")
