@@ -7,7 +7,7 @@ export GX_ANALYTICS_ENABLED := False
 # Runs at once (each in its own process); torch/BLAS/sklearn threads per run = cores / this.
 export ONCOBENCH_CONCURRENT_RUNS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: setup demo test lint ui validate-defs expectations clean
+.PHONY: setup demo test lint ui validate-defs expectations clean bench-setup
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ $(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
 	cp config/dagster.yaml $@
 
 setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+# Reference engines and attacks for bench/ only (ForestFlow, the domias package). ForestDiffusion
+# goes in without its dependencies: its `xgboost` requirement pulls a CUDA NCCL wheel, and
+# xgboost-cpu provides the same module.
+bench-setup: setup
+	$(BIN)/python -m pip install --quiet xgboost-cpu==3.2.0 lightgbm==4.7.0 catboost==1.2.10 domias==0.0.5
+	$(BIN)/python -m pip install --quiet --no-deps ForestDiffusion==1.0.6
 
 demo: setup
 	$(BIN)/python -m assets.demo

@@ -11,6 +11,10 @@ A cohort may also be a harmonized Parquet file (e.g. from ``oncobench ingest`` o
 
     python bench/synthesis.py [--cohorts colon rott2 crc.parquet] [--ctgan-epochs 300] [--sample-rows 200000]
 
+ForestFlow (``--synthesizers forestflow``, reference only, see ``bench/forestflow.py``) needs the
+benchmark's reference packages: ``make bench-setup``. A fit past ``--timeout`` seconds is stopped
+and recorded as such; ``--merge`` replaces only the measured rows of an existing table.
+
 The committed results: the four default cohorts and the shared studies with >= 200 patients,
 each ingested first (``oncobench ingest ../shared/cohorts/crc_msk_2017 --out crc_msk_2017.parquet``):
 
@@ -95,10 +99,15 @@ def _run_one(args: tuple[str, str, str, dict, int]) -> dict[str, object]:
         entry = load_registry().get(cohort)
         real, protected = harmonize_entry(read_raw(entry), entry, salt=id_salt()), list(entry.protected)
     train, holdout = split_cohort(real, holdout_fraction=0.3, seed=0)
-    model = fit_synthesizer(
-        train, synthesizer=synthesizer, profile=profile, seed=0, overrides=overrides,
-        protected=[c for c in protected if c in train.columns],
-    )  # fmt: skip
+    if synthesizer == "forestflow":
+        from forestflow import ForestFlowSynthesizer
+
+        model = ForestFlowSynthesizer(**overrides).fit(train, seed=0)
+    else:
+        model = fit_synthesizer(
+            train, synthesizer=synthesizer, profile=profile, seed=0, overrides=overrides,
+            protected=[c for c in protected if c in train.columns],
+        )  # fmt: skip
     started = time.perf_counter()
     model.sample(sample_rows, seed=1)
     sample_seconds = time.perf_counter() - started
@@ -123,10 +132,18 @@ def main() -> None:
     parser.add_argument("--synthesizers", nargs="+", default=["flow", "ctgan", "copula"])
     parser.add_argument("--ctgan-epochs", type=int, default=300)
     parser.add_argument("--sample-rows", type=int, default=200_000)
+    parser.add_argument(
+        "--forestflow-k", type=int, default=100, help="ForestFlow's duplicate_K (noise draws per row; its default 100)"
+    )
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds before a fit is stopped and recorded so")
     parser.add_argument("--name", default="synthesis", help="result file stem under bench/results/")
+    parser.add_argument(
+        "--merge", action="store_true", help="replace only the measured (cohort, synthesizer) rows of an existing table"
+    )
     args = parser.parse_args()
+    overrides = {"ctgan": {"epochs": args.ctgan_epochs}, "forestflow": {"duplicate_K": args.forestflow_k}}
     jobs = [
-        (cohort, name, "full", {"epochs": args.ctgan_epochs} if name == "ctgan" else {}, args.sample_rows)
+        (cohort, name, "full", overrides.get(name, {}), args.sample_rows)
         for cohort in args.cohorts
         for name in args.synthesizers
     ]
@@ -134,18 +151,36 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     for job in jobs:
         with context.Pool(1) as pool:  # a fresh process per fit: clean peak-memory reading
-            row = pool.apply(_run_one, (job,))
+            try:
+                row = {**pool.apply_async(_run_one, (job,)).get(timeout=args.timeout), "status": "ok"}
+            except multiprocessing.TimeoutError:
+                pool.terminate()
+                row = {"cohort": Path(job[0]).stem, "synthesizer": job[1], "status": f"stopped after {args.timeout} s"}
+                row["params"] = ", ".join(f"{k}={v}" for k, v in sorted(job[3].items()))
         print(row, flush=True)
         rows.append(row)
+        _write(rows, args)  # after every fit, so a stopped benchmark keeps what it measured
+
+
+def _write(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
     table = pl.DataFrame(rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.merge and (RESULTS / f"{args.name}.csv").exists():
+        kept = pl.read_csv(RESULTS / f"{args.name}.csv").join(
+            table.select("cohort", "synthesizer"), on=["cohort", "synthesizer"], how="anti"
+        )
+        table = pl.concat([kept, table], how="diagonal_relaxed")
+        first = {c: i for i, c in reversed(list(enumerate(table["cohort"])))}  # keep the table's cohort order
+        table = table.sort(pl.col("cohort").replace_strict(first, return_dtype=pl.Int64), "synthesizer")
     table.write_csv(RESULTS / f"{args.name}.csv")
     header = (
         f"# Synthesis benchmark\n\nMachine: {platform.machine()}, {multiprocessing.cpu_count()} cores, "
         f"Python {platform.python_version()}. Profile `full`; CTGAN epochs {args.ctgan_epochs}; sampling rate "
         f"measured on {args.sample_rows:,} rows. Fitted on 70% of each cohort; quality compares a sample the size "
         "of the training part with the 30% holdout (sdmetrics QualityReport scores, thresholds off; C2ST AUC, 0.5 "
-        "is ideal; quasi-identifier replay excess over the holdout's chance rate; Kaplan-Meier max gap).\n\n"
+        "is ideal; quasi-identifier replay excess over the holdout's chance rate; Kaplan-Meier max gap). "
+        "ForestFlow: the `forestdiffusion` package with its defaults (XGBoost, 50 noise levels, `duplicate_K` as "
+        f"listed, one job); a fit past {args.timeout} s is stopped and recorded as such.\n\n"
     )
     (RESULTS / f"{args.name}.md").write_text(header + table.to_pandas().to_markdown(index=False) + "\n")
     print(f"wrote {RESULTS / args.name}.md")

@@ -38,6 +38,7 @@ class ValidationSettings:
 
 
 JUDGES = ("value", "pessimistic")
+ANONYMETER_METRICS = ("singling_out_risk", "linkability_risk", "inference_risk")  # computed only with attacks > 0
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,24 @@ def load_validation_config(path: Path | str | None = None) -> ValidationConfig:
         cohort: tuple(_gate(g, f"{path}: cohort_gates.{cohort}") for g in gates or [])
         for cohort, gates in (raw.get("cohort_gates") or {}).items()
     }
-    return ValidationConfig(
+    config = ValidationConfig(
         version=str(raw["version"]),
         settings=ValidationSettings(**settings),
         gates=tuple(_gate(g, f"{path}: gates") for g in raw.get("gates") or []),
         cohort_gates=cohort_gates,
         path=str(path),
     )
+    if config.settings.anonymeter_attacks <= 0:
+        needing = sorted(
+            {g.metric for g in (*config.gates, *(g for gs in cohort_gates.values() for g in gs))
+             if g.family == "privacy" and g.metric in ANONYMETER_METRICS and not g.off}
+        )  # fmt: skip
+        if needing:
+            raise ValidationConfigError(
+                f"{path}: settings.anonymeter_attacks is {config.settings.anonymeter_attacks} (Anonymeter off) but "
+                f"gates need its risks: {needing}; remove those gates or set anonymeter_attacks > 0"
+            )
+    return config
 
 
 def apply_gates(metrics: pl.DataFrame, gates: list[Gate]) -> pl.DataFrame:

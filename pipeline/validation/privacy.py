@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -208,6 +209,52 @@ def identifier_copies(
     return metrics
 
 
+@dataclass(frozen=True)
+class DomiasSets:
+    """The four row sets of a DOMIAS attack, projected to the same whitened principal components."""
+
+    reference: np.ndarray  # unseen real patients: the population density
+    synthetic: np.ndarray
+    members: np.ndarray  # training patients
+    non_members: np.ndarray  # unseen patients, as many as members
+
+
+def domias_sets(
+    train: pl.DataFrame,
+    holdout: pl.DataFrame,
+    synthetic: pl.DataFrame,
+    kinds: ColumnKinds,
+    *,
+    seed: int = 0,
+    max_rows: int = 5_000,
+) -> DomiasSets:
+    """Half of the holdout is the reference, the other half the non-members; as many training
+    patients are the members. Rows are the first principal components of the mixed encoding."""
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(holdout.height)
+    reference, non_members = holdout[order[: holdout.height // 2]], holdout[order[holdout.height // 2 :]]
+    members = _sample(train, non_members.height, seed)
+    synthetic = _sample(synthetic, max_rows, seed + 1)
+    encoder = MixedEncoder.fit(kinds, train, holdout, synthetic)
+    x_train = encoder.transform(train)
+    components = min(DOMIAS_COMPONENTS, x_train.shape[1], x_train.shape[0] - 1)
+    pca = PCA(n_components=components, whiten=True, random_state=seed).fit(x_train)
+    return DomiasSets(*(pca.transform(encoder.transform(f)) for f in (reference, synthetic, members, non_members)))
+
+
+def domias_scores(sets: DomiasSets) -> np.ndarray:
+    """log p_synthetic(x) - log p_reference(x) for members then non-members (Gaussian KDEs, Scott's bandwidth)."""
+    from sklearn.neighbors import KernelDensity
+
+    def density(rows: np.ndarray) -> KernelDensity:
+        return KernelDensity(bandwidth="scott").fit(rows)
+
+    test = np.vstack([sets.members, sets.non_members])
+    return density(sets.synthetic).score_samples(test) - density(sets.reference).score_samples(test)
+
+
 def domias_auc(
     train: pl.DataFrame,
     holdout: pl.DataFrame,
@@ -222,33 +269,15 @@ def domias_auc(
     A generator that memorises puts density on its training patients beyond what the population
     has; dividing by a reference density (unseen real patients) removes what is merely typical.
     Densities are Gaussian kernel estimates in the first principal components of the mixed
-    encoding. Half of the holdout is the reference, the other half the non-members; as many
-    training patients are the members. AUC 0.5 is no leakage.
+    encoding (:func:`domias_sets`). AUC 0.5 is no leakage. ``bench/privacy.py`` compares it with
+    the ``domias`` package on the same rows.
     """
-    from sklearn.decomposition import PCA
-    from sklearn.neighbors import KernelDensity
-
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(holdout.height)
-    reference, non_members = holdout[order[: holdout.height // 2]], holdout[order[holdout.height // 2 :]]
-    members = _sample(train, non_members.height, seed)
-    synthetic = _sample(synthetic, max_rows, seed + 1)
-    encoder = MixedEncoder.fit(kinds, train, holdout, synthetic)
-    x_train = encoder.transform(train)
-    components = min(DOMIAS_COMPONENTS, x_train.shape[1], x_train.shape[0] - 1)
-    pca = PCA(n_components=components, whiten=True, random_state=seed).fit(x_train)
-    project = [pca.transform(encoder.transform(f)) for f in (reference, synthetic, members, non_members)]
-    x_reference, x_synthetic, x_members, x_non_members = project
-
-    def density(rows: np.ndarray) -> KernelDensity:
-        return KernelDensity(bandwidth="scott").fit(rows)
-
-    test = np.vstack([x_members, x_non_members])
-    score = density(x_synthetic).score_samples(test) - density(x_reference).score_samples(test)
-    labels = np.r_[np.ones(len(x_members)), np.zeros(len(x_non_members))]
-    auc = float(roc_auc_score(labels, score))
-    low, high = auc_interval(auc, len(x_members), len(x_non_members))
-    return [Metric(FAMILY, "domias_auc", auc, lower=low, upper=high, rows=min(len(x_members), len(x_non_members)))]
+    sets = domias_sets(train, holdout, synthetic, kinds, seed=seed, max_rows=max_rows)
+    n_members, n_non_members = len(sets.members), len(sets.non_members)
+    labels = np.r_[np.ones(n_members), np.zeros(n_non_members)]
+    auc = float(roc_auc_score(labels, domias_scores(sets)))
+    low, high = auc_interval(auc, n_members, n_non_members)
+    return [Metric(FAMILY, "domias_auc", auc, lower=low, upper=high, rows=min(n_members, n_non_members))]
 
 
 def _nearest(index_rows: np.ndarray, query_rows: np.ndarray, k: int) -> np.ndarray:
@@ -302,9 +331,7 @@ def distance_metrics(
             float(np.median(synthetic_to_train[:, 0])),
             baseline=float(np.median(holdout_to_train[:, 0])),
         ),
-        Metric(
-            FAMILY, "dcr_share", float(closer.mean()), lower=share_low, upper=share_high, rows=compared
-        ),
+        Metric(FAMILY, "dcr_share", float(closer.mean()), lower=share_low, upper=share_high, rows=compared),
         Metric(FAMILY, "nndr_median", nndr(synthetic_to_train), baseline=nndr(holdout_to_train)),
         Metric(FAMILY, "mia_auc", mia, lower=mia_low, upper=mia_high, rows=min(len(x_train_same), len(x_holdout))),
     ]

@@ -79,7 +79,7 @@ def test_a_crash_after_any_step_is_completed_by_the_next_run(repo: Path, colon_r
 
     with pytest.raises(ReleaseError, match=f"step {crash_after} failed .simulated crash") as raised:
         _publish(repo, colon_rows, after_step=crash)
-    remaining = list(STEPS[STEPS.index(crash_after):])
+    remaining = list(STEPS[STEPS.index(crash_after) :])
     assert f"remaining: {remaining}" in str(raised.value)
     assert _status(repo) == "incomplete: missing " + ", ".join(remaining)
     report = _publish(repo, colon_rows)
@@ -122,6 +122,7 @@ def test_a_killed_release_is_completed_by_the_next_run(repo: Path, tmp_path: Pat
 def test_an_existing_folder_that_does_not_verify_is_not_published(tmp_path: Path, colon_rows) -> None:
     store = Warehouse(tmp_path / "w.duckdb")
     root = tmp_path / "releases"
+
     def crash(step: str) -> None:
         if step == "record":
             raise ReleaseError("boom")

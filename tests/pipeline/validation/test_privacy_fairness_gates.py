@@ -10,6 +10,7 @@ import pytest
 from pipeline.validation import fairness, privacy
 from pipeline.validation.columns import column_kinds
 from pipeline.validation.gates import (
+    ANONYMETER_METRICS,
     ValidationConfigError,
     describe_failures,
     failed_gates,
@@ -19,7 +20,9 @@ from pipeline.validation.suite import validate_cohort
 
 CONFIG = load_validation_config()
 SETTINGS = dataclasses.replace(CONFIG.settings, anonymeter_attacks=0)
-FAST_CONFIG = dataclasses.replace(CONFIG, settings=SETTINGS)
+FAST_CONFIG = dataclasses.replace(
+    CONFIG, settings=SETTINGS, gates=tuple(g for g in CONFIG.gates if g.metric not in ANONYMETER_METRICS)
+)
 
 
 def _gated(train: pl.DataFrame, holdout: pl.DataFrame, synthetic: pl.DataFrame) -> pl.DataFrame:
@@ -78,6 +81,12 @@ def test_a_bad_gate_config_names_the_file_and_the_gate(tmp_path) -> None:
         load_validation_config(path)
     path.write_text("version: 1\nsettings: {c2st_rows: 5}\n")
     with pytest.raises(ValidationConfigError, match="unknown settings \\['c2st_rows'\\]"):
+        load_validation_config(path)
+    path.write_text(
+        "version: 1\nsettings: {anonymeter_attacks: 0}\n"
+        "gates:\n  - {family: privacy, metric: linkability_risk, max: 0.25}\n"
+    )
+    with pytest.raises(ValidationConfigError, match=r"Anonymeter off.*\['linkability_risk'\]; remove those gates"):
         load_validation_config(path)
 
 
