@@ -44,6 +44,7 @@ DEFAULT_CONTEXT = (
     "vital_status_event",  # so survival time is drawn given the event: keeps the Kaplan-Meier curves
 )  # fmt: skip
 SAMPLE_BATCH = 4096  # larger batches fall out of cache and sample slower (measured)
+RARE_PARENT_SHARE = 0.10  # a parent with more rows than this in levels of < 3 rows determines nothing
 
 
 @dataclass
@@ -293,7 +294,7 @@ def _derived_columns(codes: np.ndarray, names: list[str], rare: int = 3) -> dict
 
     E.g. OncoTree code -> cancer type -> tissue. The mixture draws each column given a latent
     class, so without this it pairs a breast cancer type with lung tissue. A parent is never itself
-    derived, has at least as many levels, and at most 5% of the rows sit in its rare levels (< 3
+    derived, has at least as many levels, and at most 10% of the rows sit in its rare levels (< 3
     rows), so a column is not 'determined' by one-patient levels.
     """
     levels = codes.max(axis=0) + 1
@@ -306,7 +307,7 @@ def _derived_columns(codes: np.ndarray, names: list[str], rare: int = 3) -> dict
             if a == b or names[a] in derived or levels[a] < levels[b] or (levels[a] == levels[b] and a > b):
                 continue
             counts = np.bincount(codes[:, a], minlength=levels[a])
-            if counts[(counts > 0) & (counts < rare)].sum() > 0.05 * len(codes):
+            if counts[(counts > 0) & (counts < rare)].sum() > RARE_PARENT_SHARE * len(codes):
                 continue
             pairs = np.unique(codes[:, a] * levels[b] + codes[:, b])
             if len(pairs) == len(np.unique(codes[:, a])):  # each parent level has one value of b
