@@ -84,6 +84,7 @@ def stop(process: subprocess.Popen, seconds: float) -> None:
         process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()  # reaped, not left a zombie
 
 
 class Launcher:

@@ -135,12 +135,18 @@ def main() -> None:
     parser.add_argument(
         "--forestflow-k", type=int, default=100, help="ForestFlow's duplicate_K (noise draws per row; its default 100)"
     )
-    parser.add_argument("--timeout", type=int, default=3600, help="seconds before a fit is stopped and recorded so")
+    parser.add_argument(
+        "--timeout", type=int, default=3600, help="seconds before a job (load, fit, sample, score) is stopped"
+    )
     parser.add_argument("--name", default="synthesis", help="result file stem under bench/results/")
     parser.add_argument(
         "--merge", action="store_true", help="replace only the measured (cohort, synthesizer) rows of an existing table"
     )
+    parser.add_argument("--render", action="store_true", help="only rewrite the Markdown table from the CSV")
     args = parser.parse_args()
+    if args.render:
+        _render(pl.read_csv(RESULTS / f"{args.name}.csv"), args)
+        return
     overrides = {"ctgan": {"epochs": args.ctgan_epochs}, "forestflow": {"duplicate_K": args.forestflow_k}}
     jobs = [
         (cohort, name, "full", overrides.get(name, {}), args.sample_rows)
@@ -162,6 +168,9 @@ def main() -> None:
         _write(rows, args)  # after every fit, so a stopped benchmark keeps what it measured
 
 
+ENGINE_ORDER = {"flow": 0, "ctgan": 1, "copula": 2, "forestflow": 3}
+
+
 def _write(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
     table = pl.DataFrame(rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -170,19 +179,28 @@ def _write(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
             table.select("cohort", "synthesizer"), on=["cohort", "synthesizer"], how="anti"
         )
         table = pl.concat([kept, table], how="diagonal_relaxed")
-        first = {c: i for i, c in reversed(list(enumerate(table["cohort"])))}  # keep the table's cohort order
-        table = table.sort(pl.col("cohort").replace_strict(first, return_dtype=pl.Int64), "synthesizer")
+    first = {c: i for i, c in reversed(list(enumerate(table["cohort"])))}  # keep the table's cohort order
+    table = table.with_columns(pl.col("status").fill_null("ok")).sort(
+        pl.col("cohort").replace_strict(first, return_dtype=pl.Int64),
+        pl.col("synthesizer").replace_strict(ENGINE_ORDER, default=9, return_dtype=pl.Int64),
+    )
     table.write_csv(RESULTS / f"{args.name}.csv")
+    _render(table, args)
+
+
+def _render(table: pl.DataFrame, args: argparse.Namespace) -> None:
     header = (
         f"# Synthesis benchmark\n\nMachine: {platform.machine()}, {multiprocessing.cpu_count()} cores, "
-        f"Python {platform.python_version()}. Profile `full`; CTGAN epochs {args.ctgan_epochs}; sampling rate "
-        f"measured on {args.sample_rows:,} rows. Fitted on 70% of each cohort; quality compares a sample the size "
+        f"Python {platform.python_version()}. Profile `full`; CTGAN epochs in `params`; sampling rate measured on "
+        f"{args.sample_rows:,} rows. Fitted on 70% of each cohort; quality compares a sample the size "
         "of the training part with the 30% holdout (sdmetrics QualityReport scores, thresholds off; C2ST AUC, 0.5 "
         "is ideal; quasi-identifier replay excess over the holdout's chance rate; Kaplan-Meier max gap). "
-        "ForestFlow: the `forestdiffusion` package with its defaults (XGBoost, 50 noise levels, `duplicate_K` as "
-        f"listed, one job); a fit past {args.timeout} s is stopped and recorded as such.\n\n"
+        "ForestFlow: the `ForestDiffusion` package with its defaults (XGBoost, 50 noise levels, `duplicate_K` as "
+        "listed, one job). A job (load, fit, sample, score) past the time limit is stopped; `status` says after "
+        "how long.\n\n"
     )
-    (RESULTS / f"{args.name}.md").write_text(header + table.to_pandas().to_markdown(index=False) + "\n")
+    shown = table.with_columns(pl.col("sample_rows_per_minute").cast(pl.Int64)).to_pandas()
+    (RESULTS / f"{args.name}.md").write_text(header + shown.to_markdown(index=False) + "\n")
     print(f"wrote {RESULTS / args.name}.md")
 
 

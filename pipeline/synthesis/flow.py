@@ -44,7 +44,8 @@ DEFAULT_CONTEXT = (
     "vital_status_event",  # so survival time is drawn given the event: keeps the Kaplan-Meier curves
 )  # fmt: skip
 SAMPLE_BATCH = 4096  # larger batches fall out of cache and sample slower (measured)
-RARE_PARENT_SHARE = 0.10  # a parent with more rows than this in levels of < 3 rows determines nothing
+WIDTH_PER_FEATURE = 5  # hidden units per flow dimension at least: wide lab panels need a wider network
+RARE_PARENT_SHARE = 0.10  # a parent with a larger share of rows than this in levels of < 3 rows determines nothing
 
 
 @dataclass
@@ -231,6 +232,8 @@ class FlowSynthesizer(Synthesizer):
         )
         x = torch.from_numpy(self._encode_features(frame, rng))
         c = torch.from_numpy(self._encode_context(frame))
+        # the width actually built goes into the parameters: the report shows it, a saved model rebuilds it
+        self.params["hidden_features"] = max(int(self.params["hidden_features"]), WIDTH_PER_FEATURE * self.n_features)
         self._flow = self._build_flow()
         optimizer = torch.optim.Adam(self._flow.parameters(), lr=float(self.params["learning_rate"]))
         epochs, batch = int(self.params["epochs"]), int(self.params["batch_size"])

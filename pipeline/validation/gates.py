@@ -150,17 +150,30 @@ def load_validation_config(path: Path | str | None = None) -> ValidationConfig:
         cohort_gates=cohort_gates,
         path=str(path),
     )
-    if config.settings.anonymeter_attacks <= 0:
-        needing = sorted(
-            {g.metric for g in (*config.gates, *(g for gs in cohort_gates.values() for g in gs))
-             if g.family == "privacy" and g.metric in ANONYMETER_METRICS and not g.off}
-        )  # fmt: skip
-        if needing:
-            raise ValidationConfigError(
-                f"{path}: settings.anonymeter_attacks is {config.settings.anonymeter_attacks} (Anonymeter off) but "
-                f"gates need its risks: {needing}; remove those gates or set anonymeter_attacks > 0"
-            )
+    _check_anonymeter_gates(config, path)
     return config
+
+
+def _check_anonymeter_gates(config: ValidationConfig, path: Path) -> None:
+    """Gates on Anonymeter risks need Anonymeter on, with at least as many attacks as they need rows."""
+    attacks = config.settings.anonymeter_attacks
+    gates = [*config.gates, *(g for gs in config.cohort_gates.values() for g in gs)]
+    needing = {
+        g.metric: g.min_rows or config.settings.min_gate_rows
+        for g in gates
+        if g.family == "privacy" and g.metric in ANONYMETER_METRICS and not g.off
+    }
+    if needing and attacks <= 0:
+        raise ValidationConfigError(
+            f"{path}: settings.anonymeter_attacks is {attacks} (Anonymeter off) but gates need its risks: "
+            f"{sorted(needing)}; remove those gates or set anonymeter_attacks > 0"
+        )
+    short = sorted(metric for metric, rows in needing.items() if attacks < rows)
+    if short:
+        raise ValidationConfigError(
+            f"{path}: settings.anonymeter_attacks is {attacks}, fewer than the rows the gates on {short} need "
+            f"({max(needing[m] for m in short)}): they could only fail; raise anonymeter_attacks or lower min_rows"
+        )
 
 
 def apply_gates(metrics: pl.DataFrame, gates: list[Gate]) -> pl.DataFrame:

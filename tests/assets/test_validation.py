@@ -28,7 +28,7 @@ RUN_CONFIG = {"ops": {"synthesizer_model": {"config": FAST_SYNTHESIS}, "syntheti
 
 def _fast_config(tmp_path: Path, **cohort_gates: list[dict[str, object]]) -> Path:
     config = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    config["settings"]["anonymeter_attacks"] = 100  # the fewest rows a gate judges
+    config["settings"]["anonymeter_attacks"] = config["settings"]["min_gate_rows"]  # the fewest a gate judges
     config["cohort_gates"] = cohort_gates
     path = tmp_path / "validation.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -74,3 +74,16 @@ def test_a_detailed_diagnosis_with_a_tail_of_rare_codes_still_determines_its_tis
     # a code column made mostly of singletons 'determines' anything: it is not taken as a parent
     mostly_rare = np.r_[np.repeat(np.arange(10), 21), np.arange(10, 250)]
     assert _derived_columns(np.column_stack([mostly_rare, mostly_rare % 7]), ["code", "tissue"]) == {}
+
+
+def test_the_network_widens_with_the_number_of_flow_dimensions() -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+    labs = pl.DataFrame({f"lab_{i}": rng.normal(size=200) for i in range(30)}).with_columns(  # a wide lab panel
+        sex=pl.Series(rng.choice(["Female", "Male"], 200))
+    )
+    model = make_synthesizer("flow", profile="fast", epochs=1).fit(labs, seed=0)
+    widths = {m.out_features for m in model._flow.modules() if isinstance(m, torch.nn.Linear)}
+    assert model.n_features == 30 and 150 in widths  # 5 hidden units per dimension, above the profile's 64
+    assert model.report.params["hidden_features"] == 150  # the width built is the width reported and saved

@@ -88,6 +88,12 @@ def test_a_bad_gate_config_names_the_file_and_the_gate(tmp_path) -> None:
     )
     with pytest.raises(ValidationConfigError, match=r"Anonymeter off.*\['linkability_risk'\]; remove those gates"):
         load_validation_config(path)
+    path.write_text(
+        "version: 1\nsettings: {anonymeter_attacks: 50}\n"
+        "cohort_gates:\n  colon:\n    - {family: privacy, metric: inference_risk, max: 0.5, min_rows: 80}\n"
+    )
+    with pytest.raises(ValidationConfigError, match=r"attacks is 50, fewer than .*'inference_risk'\] need \(80\)"):
+        load_validation_config(path)
 
 
 def test_a_cohort_can_replace_or_disable_a_default_gate() -> None:
