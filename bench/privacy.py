@@ -119,25 +119,16 @@ def _attack(name: str, train, holdout, synthetic, kinds, secrets: list[str], bna
 
 def _run_one(cohort: str, bnaf: bool) -> list[dict[str, object]]:
     import torch
+    from benchmark_cohorts import load_split
 
-    from pipeline.cohorts.identifiers import id_salt
-    from pipeline.cohorts.load import harmonize_entry, read_raw
-    from pipeline.cohorts.registry import load_registry
-    from pipeline.split import split_cohort
     from pipeline.synthesis.stage import fit_synthesizer
     from pipeline.validation.columns import column_kinds
     from pipeline.validation.fairness import protected_present
 
     torch.set_num_threads(1)
-    if cohort.endswith(".parquet"):
-        real, protected = pl.read_parquet(cohort), ["sex", "race"]
-        cohort = Path(cohort).stem
-    else:
-        entry = load_registry().get(cohort)
-        real, protected = harmonize_entry(read_raw(entry), entry, salt=id_salt()), list(entry.protected)
-    train, holdout = split_cohort(real, holdout_fraction=0.3, seed=0)
-    protected = [c for c in protected if c in train.columns]
-    model = fit_synthesizer(train, synthesizer="flow", profile="full", seed=0, protected=protected)
+    loaded = load_split(cohort)
+    train, holdout = loaded.train, loaded.holdout
+    model = fit_synthesizer(train, synthesizer="flow", profile="full", seed=0, protected=loaded.protected)
     synthetic = model.sample(train.height, seed=2)
     copies = round(COPIED_SHARE * synthetic.height)
     leaked = pl.concat(
@@ -147,14 +138,14 @@ def _run_one(cohort: str, bnaf: bool) -> list[dict[str, object]]:
     half = holdout.sample(fraction=1.0, shuffle=True, seed=0)
     unseen, chance = half.head(half.height // 2), half.tail(half.height - half.height // 2)
     kinds = column_kinds(train, synthetic)
-    secrets = protected_present(train, protected)
+    secrets = protected_present(train, loaded.protected)
     rows = []
     for name, attacked_holdout, attacked in (
         ("flow", holdout, synthetic),
         (f"flow+{COPIED_SHARE:.0%} copies", holdout, leaked),
         ("noise floor", chance, unseen),
     ):
-        row = {"cohort": cohort, "patients": real.height}
+        row = {"cohort": loaded.name, "patients": loaded.real.height}
         row.update(_attack(name, train, attacked_holdout, attacked, kinds, secrets, bnaf))
         rows.append(row)
         print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)

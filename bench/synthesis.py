@@ -84,29 +84,20 @@ def _privacy_and_survival(train: pl.DataFrame, holdout: pl.DataFrame, synthetic:
 def _run_one(args: tuple[str, str, str, dict, int]) -> dict[str, object]:
     cohort, synthesizer, profile, overrides, sample_rows = args
     import torch
+    from benchmark_cohorts import load_split
 
-    from pipeline.cohorts.identifiers import id_salt
-    from pipeline.cohorts.load import harmonize_entry, read_raw
-    from pipeline.cohorts.registry import load_registry
-    from pipeline.split import split_cohort
     from pipeline.synthesis.stage import fit_synthesizer
 
     torch.set_num_threads(1)
-    if cohort.endswith(".parquet"):
-        real, protected = pl.read_parquet(cohort), ["sex", "race"]
-        cohort = Path(cohort).stem
-    else:
-        entry = load_registry().get(cohort)
-        real, protected = harmonize_entry(read_raw(entry), entry, salt=id_salt()), list(entry.protected)
-    train, holdout = split_cohort(real, holdout_fraction=0.3, seed=0)
+    loaded = load_split(cohort)
+    train, holdout = loaded.train, loaded.holdout
     if synthesizer == "forestflow":
         from forestflow import ForestFlowSynthesizer
 
         model = ForestFlowSynthesizer(**overrides).fit(train, seed=0)
     else:
         model = fit_synthesizer(
-            train, synthesizer=synthesizer, profile=profile, seed=0, overrides=overrides,
-            protected=[c for c in protected if c in train.columns],
+            train, synthesizer=synthesizer, profile=profile, seed=0, overrides=overrides, protected=loaded.protected,
         )  # fmt: skip
     started = time.perf_counter()
     model.sample(sample_rows, seed=1)
@@ -114,9 +105,9 @@ def _run_one(args: tuple[str, str, str, dict, int]) -> dict[str, object]:
     synthetic = model.sample(train.height, seed=2)
     quality = {**_quality(holdout, synthetic), **_privacy_and_survival(train, holdout, synthetic)}
     return {
-        "cohort": cohort,
+        "cohort": loaded.name,
         "synthesizer": synthesizer,
-        "rows": real.height,
+        "rows": loaded.real.height,
         "modelled_columns": model.report.n_columns,
         "params": ", ".join(f"{k}={v}" for k, v in sorted(model.params.items()) if v is not None),
         "fit_seconds": round(model.report.fit_seconds, 1),

@@ -27,26 +27,16 @@ REPLAY_ROWS_FACTOR = 5
 def _run_one(job: tuple[str, int]) -> dict[str, object]:
     cohort, seed = job
     import torch
+    from benchmark_cohorts import load_split
 
-    from pipeline.cohorts.identifiers import id_salt
-    from pipeline.cohorts.load import harmonize_entry, read_raw
-    from pipeline.cohorts.registry import load_registry
-    from pipeline.split import split_cohort
     from pipeline.synthesis.stage import fit_synthesizer
     from pipeline.validation import fidelity, privacy
     from pipeline.validation.columns import column_kinds
 
     torch.set_num_threads(1)
-    if cohort.endswith(".parquet"):
-        real, protected = pl.read_parquet(cohort), ["sex", "race"]
-        cohort = Path(cohort).stem
-    else:
-        entry = load_registry().get(cohort)
-        real, protected = harmonize_entry(read_raw(entry), entry, salt=id_salt()), list(entry.protected)
-    train, holdout = split_cohort(real, holdout_fraction=0.3, seed=0)
-    model = fit_synthesizer(
-        train, synthesizer="flow", profile="full", seed=seed, protected=[c for c in protected if c in train.columns]
-    )
+    loaded = load_split(cohort)
+    train, holdout = loaded.train, loaded.holdout
+    model = fit_synthesizer(train, synthesizer="flow", profile="full", seed=seed, protected=loaded.protected)
     synthetic = model.sample(train.height, seed=seed + 2)
     kinds = column_kinds(train, synthetic)
     replay = {m.metric: m.value for m in privacy.qi_replay(train, holdout, synthetic, kinds)}
@@ -55,7 +45,7 @@ def _run_one(job: tuple[str, int]) -> dict[str, object]:
     larger = model.sample(REPLAY_ROWS_FACTOR * train.height, seed=seed + 3)
     replay_large = {m.metric: m.value for m in privacy.qi_replay(train, holdout, larger, kinds)}
     return {
-        "cohort": cohort,
+        "cohort": loaded.name,
         "seed": seed,
         "fit_seconds": round(model.report.fit_seconds, 1),
         "c2st_auc": round(fidelity.c2st_auc(holdout, synthetic, kinds, seed=0), 4),
