@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster
 export GX_ANALYTICS_ENABLED := False
+# nothing leaves the machine: Dagster uploads (and deletes) $DAGSTER_HOME/logs otherwise
+export DAGSTER_DISABLE_TELEMETRY := 1
 # Runs at once (each in its own process); torch/BLAS/sklearn threads per run = cores / this.
 export ONCOBENCH_CONCURRENT_RUNS ?= $(shell nproc 2>/dev/null || echo 2)
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from assets import checks, evaluation, ingestion, release, stress, synthesis, validation
 from assets.energy import with_energy
-from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource
+from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation
 from assets.executors import TRAINING, executor_for
 from assets.resources import (
-    PROJECT_ROOT,
     CohortRegistryResource,
+    JsonIOManager,
     PolarsParquetIOManager,
+    ReleaseSettingsResource,
     ReleaseStoreResource,
     RulesResource,
     SynthesizerIOManager,
@@ -22,12 +22,9 @@ from assets.resources import (
     WarehouseResource,
 )
 from pipeline.cohorts.identifiers import DEFAULT_SALT
-from pipeline.cohorts.registry import registry_path
-from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG, load_evaluation_config
-from pipeline.evaluation.registry import DEFAULT_MODELS
-from pipeline.rules import DEFAULT_RULES
+from pipeline.evaluation.config import load_evaluation_config
+from pipeline.settings import Settings, current
 from pipeline.threads import available_cores, configured_threads, limit_threads
-from pipeline.validation.gates import DEFAULT_CONFIG
 
 main_job = dg.define_asset_job(
     name="oncobench_main",
@@ -65,61 +62,52 @@ release_job = dg.define_asset_job(
 )
 
 
-def _setting(variable: str, default: Path | str) -> str:
-    """An environment variable's value, read once here when the definitions are built."""
-    return os.environ.get(variable) or str(default)
+def limit_run_threads(settings: Settings) -> int:
+    """Give this process (a run or step) its share of the cores: cores / ``concurrent_runs``.
 
-
-def limit_run_threads() -> int:
-    """Give this process (a run or step) its share of the cores: cores / ``$ONCOBENCH_CONCURRENT_RUNS``.
-
-    ``$ONCOBENCH_THREADS`` overrides it. Every run process imports these definitions, so torch,
-    BLAS/OpenMP and scikit-learn stay within the cores when the queue runs several runs at once.
+    ``threads`` (``$ONCOBENCH_THREADS``) overrides it. Every run process imports these definitions, so
+    torch, BLAS/OpenMP and scikit-learn stay within the cores when the queue runs several runs at once.
     """
-    concurrent = _setting("ONCOBENCH_CONCURRENT_RUNS", str(available_cores()))
+    concurrent = settings.concurrent_runs or str(available_cores())
     runs = int(concurrent) if concurrent.isdigit() and int(concurrent) > 0 else available_cores()
-    return limit_threads(configured_threads(concurrent_processes=runs))
+    return limit_threads(configured_threads(concurrent_processes=runs))  # settings.threads wins when set
 
 
-def build_definitions(data_dir: str | None = None) -> dg.Definitions:
-    """Definitions with every path under ``data_dir`` (default: ``$ONCOBENCH_DATA_DIR`` or ``data/``).
-
-    The only place resources are built and environment variables read: ``ONCOBENCH_DATA_DIR``,
-    ``ONCOBENCH_REGISTRY``, ``ONCOBENCH_VALIDATION``, ``ONCOBENCH_RULES``, ``ONCOBENCH_ID_SALT``,
-    ``ONCOBENCH_MODELS``, ``ONCOBENCH_EVALUATION``, and ``ONCOBENCH_EXECUTOR`` (``in_process``, the
-    default: one process per run; ``k8s``; ``celery``; see ``assets.executors``) with its settings.
+def build_definitions(data_dir: str | None = None, *, settings: Settings | None = None) -> dg.Definitions:
+    """Definitions built from ``settings`` (default: this process's environment, ``pipeline.settings``),
+    with every path under ``data_dir`` when given. Every resource, path and config file comes from
+    those settings; ``executor`` picks ``in_process`` (the default: one process per run), ``k8s`` or
+    ``celery`` (see ``assets.executors``).
     """
-    data = Path(data_dir or _setting("ONCOBENCH_DATA_DIR", PROJECT_ROOT / "data"))
+    settings = (settings or current()).with_overrides(data_dir=Path(data_dir) if data_dir else None)
     # energy and carbon of every materialization (codecarbon, offline; grid: emissions_country of the
     # evaluation config); ONCOBENCH_ENERGY=off turns it off
-    energy = load_evaluation_config(_setting("ONCOBENCH_EVALUATION", DEFAULT_EVALUATION_CONFIG)).settings
+    energy = load_evaluation_config(settings.evaluation).settings
     assets = with_energy(
-        dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release, evaluation]),
-        warehouse=str(data / "warehouse.duckdb"), country=energy.emissions_country,
-        enabled=_setting("ONCOBENCH_ENERGY", "on").lower() not in ("off", "0", "false", "no"),
+        [*dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release]),
+         build_model_evaluation(settings)],
+        warehouse=str(settings.warehouse), country=energy.emissions_country, enabled=settings.energy,
     )  # fmt: skip
     return dg.Definitions(
         assets=assets,
         asset_checks=dg.load_asset_checks_from_modules([checks]),
         jobs=[main_job, synthesis_job, validation_job, stress_job, release_job, evaluation_job],
-        executor=executor_for(os.environ.get("ONCOBENCH_EXECUTOR"), os.environ),  # every job's, and the UI's
+        executor=executor_for(settings.executor, settings.executor_settings),  # every job's, and the UI's
         resources={
-            "registry": CohortRegistryResource(
-                path=str(registry_path()), id_salt=_setting("ONCOBENCH_ID_SALT", DEFAULT_SALT)
-            ),
-            "validation_config": ValidationConfigResource(path=_setting("ONCOBENCH_VALIDATION", DEFAULT_CONFIG)),
-            "rules": RulesResource(path=_setting("ONCOBENCH_RULES", DEFAULT_RULES)),
-            "warehouse": WarehouseResource(path=str(data / "warehouse.duckdb")),
-            "io_manager": PolarsParquetIOManager(base_dir=str(data / "assets")),
-            "model_io_manager": SynthesizerIOManager(base_dir=str(data / "models")),
-            "releases": ReleaseStoreResource(root=str(data / "releases")),
-            "models": ModelsRegistryResource(path=_setting("ONCOBENCH_MODELS", DEFAULT_MODELS)),
-            "evaluation_config": EvaluationConfigResource(
-                path=_setting("ONCOBENCH_EVALUATION", DEFAULT_EVALUATION_CONFIG)
-            ),
+            "registry": CohortRegistryResource(path=str(settings.registry), id_salt=settings.id_salt or DEFAULT_SALT),
+            "validation_config": ValidationConfigResource(path=str(settings.validation)),
+            "rules": RulesResource(path=str(settings.rules)),
+            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "io_manager": PolarsParquetIOManager(base_dir=str(settings.assets_dir)),
+            "model_io_manager": SynthesizerIOManager(base_dir=str(settings.models_dir)),
+            "json_io_manager": JsonIOManager(base_dir=str(settings.assets_dir)),
+            "releases": ReleaseStoreResource(root=str(settings.releases_dir), repo=str(settings.repo)),
+            "release_settings": ReleaseSettingsResource(path=str(settings.release)),
+            "models": ModelsRegistryResource(path=str(settings.models)),
+            "evaluation_config": EvaluationConfigResource(path=str(settings.evaluation)),
         },
     )
 
 
-limit_run_threads()
+limit_run_threads(current())
 defs = build_definitions()

@@ -20,10 +20,13 @@ from assets.launch import BulkActionStatus, Launcher, RunOutcome, daemon, launch
 from pipeline.evaluation.records import leaderboard
 from pipeline.release.references import tag_message
 from pipeline.release.settings import load_release_settings
+from pipeline.settings import ROOT, current
 from pipeline.validation.queries import SCOREBOARD_SQL
 
-RELEASE_METRICS = Path(__file__).resolve().parents[1] / "data" / "release_metrics.json"
-DAEMON_LOG = Path(os.environ.get("DAGSTER_HOME", ".dagster")) / "logs" / "daemon.log"
+RELEASE_METRICS = ROOT / "data" / "release_metrics.json"
+SETTINGS = current()
+# the project's own log folder: $DAGSTER_HOME/logs belongs to Dagster's telemetry uploader
+DAEMON_LOG = SETTINGS.logs_dir / "daemon.log"
 
 
 def _say(outcome: RunOutcome) -> None:
@@ -76,7 +79,7 @@ def print_scoreboard() -> None:
 
 def report_release(launch: Launcher, outcome: RunOutcome | None) -> bool:
     """Say where the release of config/release.yaml is and how to check, publish and pull it."""
-    settings = load_release_settings()
+    settings = load_release_settings(SETTINGS.release)
     target = Path(defs.resources["releases"].root) / settings.version
     if outcome is None or not outcome.succeeded:
         print(f"release {settings.version} was not written (see the runs above, or `make ui`)")
@@ -104,7 +107,7 @@ def report_release(launch: Launcher, outcome: RunOutcome | None) -> bool:
 
 def print_leaderboard() -> None:
     """The leaderboard of the release of config/release.yaml, from DuckDB."""
-    version = load_release_settings().version
+    version = load_release_settings(SETTINGS.release).version
     board = leaderboard(defs.resources["warehouse"].get(), version)
     if board.height:
         shown = board.select("task", "cohort", "model", "score", "largest_flip_rate", "adversarial", "findings_failed")
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = release and "--no-evaluation" not in args
     with dg.DagsterInstance.get() as instance, daemon(DAEMON_LOG), launcher(instance) as launch:
         print(f"runs queue in {instance.root_directory}; the daemon starts "
-              f"{os.environ.get('ONCOBENCH_CONCURRENT_RUNS', 'the configured number of')} at a time "
+              f"{SETTINGS.concurrent_runs or 'the configured number of'} at a time "
               f"(run logs: make ui; daemon log: {DAEMON_LOG})", flush=True)  # fmt: skip
         outcomes, status = run_graph(launch, lineage=lineage, release=release, evaluation=evaluation)
         failed = sum(not o.succeeded for o in outcomes) + (status.value != "COMPLETED_SUCCESS" and not outcomes)

@@ -6,18 +6,16 @@ import dagster as dg
 import polars as pl
 
 from assets.metadata import png, readable, rounded, table
-from assets.release import benchmark_release
+from assets.release import RELEASE_KEY
 from assets.resources import ReleaseStoreResource, RulesResource, WarehouseResource
-from pipeline.evaluation.config import DEFAULT_EVALUATION_CONFIG, EvaluationConfig, load_evaluation_config
+from pipeline.evaluation.config import EvaluationConfig, FindingRule, load_evaluation_config
 from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_png
 from pipeline.evaluation.records import evaluation_frame, record_evaluation
 from pipeline.evaluation.registry import ModelsRegistry, load_models_registry
 from pipeline.evaluation.stage import Evaluation, evaluate_release
-from pipeline.release.settings import load_release_settings
+from pipeline.settings import Settings
 
 EVALUATION = "evaluation"
-FINDING_RULES = load_evaluation_config(DEFAULT_EVALUATION_CONFIG).findings  # one check per finding of the file
-evaluation_partitions = dg.StaticPartitionsDefinition(load_models_registry().names)
 
 
 def finding_check(finding_id: str) -> str:
@@ -43,7 +41,7 @@ class ModelsRegistryResource(dg.ConfigurableResource):
 
 
 class ModelEvaluationConfig(dg.Config):
-    """Which release to score (empty: the version of config/release.yaml)."""
+    """Which release to score (empty: the release that ``benchmark_release`` wrote last)."""
 
     version: str = ""
 
@@ -57,6 +55,15 @@ def _headline(evaluations: list[Evaluation]) -> pl.DataFrame:
 
 
 def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.AssetCheckResult:
+    judged = [f for e in evaluations for block in e.result["cohorts"].values() for f in block["findings"]
+              if f["id"] == finding_id]  # fmt: skip
+    if evaluations and not judged:  # declared by the check spec, absent from the config the run used
+        return dg.AssetCheckResult(
+            check_name=finding_check(finding_id),
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{finding_id}: not judged (the evaluation config of this run has no such finding)",
+        )
     breaches = [
         {"task": e.result["task"], "cohort": cohort, "target": b["target"], "value": b["value"],
          "ci_low": b["ci_low"], "ci_high": b["ci_high"], "cases": len(b["cases"])}
@@ -75,71 +82,88 @@ def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.Asset
     )
 
 
-@dg.asset(
-    partitions_def=evaluation_partitions,
-    group_name=EVALUATION,
-    kinds={"duckdb", "scikitlearn"},
-    deps=[benchmark_release],
-    check_specs=[
-        dg.AssetCheckSpec(finding_check(rule.id), asset="model_evaluation", description=rule.why)
-        for rule in FINDING_RULES
-    ],
-)
-def model_evaluation(
-    context: dg.AssetExecutionContext,
-    config: ModelEvaluationConfig,
-    models: ModelsRegistryResource,
-    evaluation_config: EvaluationConfigResource,
-    rules: RulesResource,
-    warehouse: WarehouseResource,
-    releases: ReleaseStoreResource,
-) -> dg.MaterializeResult:
-    """One registered model (config/models.yaml) scored on every task it lists, on the verified release:
-    performance with intervals, subgroups and intersections, counterfactual flip rates, adversarial search,
-    stress cells and findings (one check each). Recorded in the DuckDB table `evaluations` (the
-    leaderboard) and the audit chain."""
-    entry = models.load().get(context.partition_key)
-    version = config.version or load_release_settings().version
-    directory = Path(releases.root) / version
-    store, settings = warehouse.get(), evaluation_config.load()
-    evaluations = []
-    for task in entry.tasks:
-        evaluation = evaluate_release(
-            directory, entry.model, task, config=settings, rules=rules.load(), store=store,
-            progress=lambda step: context.log.info(f"{entry.name}: {step}"),
-        )  # fmt: skip
-        record_evaluation(store, evaluation)
-        evaluations.append(evaluation)
-    headline = _headline(evaluations)
-    plots = {}
-    for evaluation in evaluations:
-        task = evaluation.result["task"]
-        cohorts = evaluation.result["cohorts"]
-        plots[f"calibration_{task}"] = png(
-            calibration_png({c: b["performance"].get("calibration_curve", []) for c, b in cohorts.items()},
-                            f"{entry.name}: calibration ({task})"), "calibration curves")  # fmt: skip
-        for cohort, block in cohorts.items():
-            plots[f"flip_rates_{task}_{cohort}"] = png(
-                flip_rate_png(block["counterfactual"], f"{cohort}: flip rate ({task})"), "flip rates"
+def build_model_evaluation(settings: Settings) -> dg.AssetsDefinition:
+    """The ``model_evaluation`` asset: one partition per model of ``settings.models``, one check per
+    finding of ``settings.evaluation`` (partitioned by model, so each verdict names its model)."""
+    models = load_models_registry(settings.models)
+    rules = load_evaluation_config(settings.evaluation).findings
+    return _model_evaluation_asset(dg.StaticPartitionsDefinition(models.names), rules)
+
+
+def _model_evaluation_asset(
+    partitions: dg.PartitionsDefinition, findings: tuple[FindingRule, ...]
+) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="model_evaluation",
+        partitions_def=partitions,
+        group_name=EVALUATION,
+        kinds={"duckdb", "scikitlearn"},
+        ins={"release": dg.AssetIn(key=RELEASE_KEY)},
+        check_specs=[
+            dg.AssetCheckSpec(
+                finding_check(rule.id), asset="model_evaluation", description=rule.why, partitions_def=partitions
             )
-            plots[f"subgroups_{task}_{cohort}"] = png(
-                subgroup_png(block["subgroups"], f"{cohort}: per subgroup ({task})"), "subgroup scores"
-            )
-    return dg.MaterializeResult(
-        metadata=readable(
-            {
-                **plots,
-                "model": entry.model,
-                "release": version,
-                "fingerprint": evaluations[0].result["model"]["fingerprint"] if evaluations else "",
-                "config_version": settings.version,
-                "headline": table(headline),
-                "seconds": dg.MetadataValue.json(
-                    {e.result["task"]: {step: rounded(t) for step, t in e.seconds.items()} for e in evaluations}
-                ),
-                "energy_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
-                "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
-            }
-        ),
-        check_results=[_check(rule.id, rule.why, evaluations) for rule in FINDING_RULES],
+            for rule in findings
+        ],
     )
+    def model_evaluation(
+        context: dg.AssetExecutionContext,
+        config: ModelEvaluationConfig,
+        models: ModelsRegistryResource,
+        evaluation_config: EvaluationConfigResource,
+        rules: RulesResource,
+        warehouse: WarehouseResource,
+        releases: ReleaseStoreResource,
+        release: dict[str, str],
+    ) -> dg.MaterializeResult:
+        """One registered model (config/models.yaml) scored on every task it lists, on the verified release:
+        performance with intervals, subgroups and intersections, counterfactual flip rates, adversarial search,
+        stress cells and findings (one check each). Recorded in the DuckDB table `evaluations` (the
+        leaderboard) and the audit chain."""
+        entry = models.load().get(context.partition_key)
+        version = config.version or release["version"]
+        directory = Path(releases.root) / version
+        store, settings = warehouse.get(), evaluation_config.load()
+        evaluations = []
+        for task in entry.tasks:
+            evaluation = evaluate_release(
+                directory, entry.model, task, config=settings, rules=rules.load(), store=store,
+                progress=lambda step: context.log.info(f"{entry.name}: {step}"),
+            )  # fmt: skip
+            record_evaluation(store, evaluation)
+            evaluations.append(evaluation)
+        headline = _headline(evaluations)
+        plots = {}
+        for evaluation in evaluations:
+            task = evaluation.result["task"]
+            cohorts = evaluation.result["cohorts"]
+            plots[f"calibration_{task}"] = png(
+                calibration_png({c: b["performance"].get("calibration_curve", []) for c, b in cohorts.items()},
+                                f"{entry.name}: calibration ({task})"), "calibration curves")  # fmt: skip
+            for cohort, block in cohorts.items():
+                plots[f"flip_rates_{task}_{cohort}"] = png(
+                    flip_rate_png(block["counterfactual"], f"{cohort}: flip rate ({task})"), "flip rates"
+                )
+                plots[f"subgroups_{task}_{cohort}"] = png(
+                    subgroup_png(block["subgroups"], f"{cohort}: per subgroup ({task})"), "subgroup scores"
+                )
+        return dg.MaterializeResult(
+            metadata=readable(
+                {
+                    **plots,
+                    "model": entry.model,
+                    "release": version,
+                    "fingerprint": evaluations[0].result["model"]["fingerprint"] if evaluations else "",
+                    "config_version": settings.version,
+                    "headline": table(headline),
+                    "seconds": dg.MetadataValue.json(
+                        {e.result["task"]: {step: rounded(t) for step, t in e.seconds.items()} for e in evaluations}
+                    ),
+                    "energy_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
+                    "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
+                }
+            ),
+            check_results=[_check(rule.id, rule.why, evaluations) for rule in findings],
+        )
+
+    return model_evaluation

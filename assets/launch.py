@@ -36,7 +36,8 @@ from dagster._core.utils import make_new_backfill_id
 from dagster._time import get_current_timestamp
 from dagster_shared.cli import WorkspaceOpts
 
-from assets.resources import PROJECT_ROOT
+from pipeline.settings import ROOT as PROJECT_ROOT
+from pipeline.settings import quiet_environment
 
 WORKSPACE = PROJECT_ROOT / "workspace.yaml"
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
@@ -68,6 +69,7 @@ def daemon(log_file: Path) -> Iterator[subprocess.Popen]:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(WORKSPACE)],
             cwd=PROJECT_ROOT,
+            env=quiet_environment(),  # no telemetry thread uploading (and deleting) $DAGSTER_HOME/logs
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,4 +1,5 @@
-"""Partitions follow the cohort registry: adding a registry entry adds a partition."""
+"""Partitions follow the cohort registry and the synthesizers of this process's settings
+(``pipeline.settings``): adding a registry entry adds a partition."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline.cohorts.registry import CohortRegistry, load_registry, registry_path
+from pipeline.cohorts.registry import CohortRegistry, load_registry
+from pipeline.settings import current
 from pipeline.synthesis.catalog import configured_synthesizers
 
 
 def cached_registry(path: Path | str | None = None) -> CohortRegistry:
     """The cohort registry, parsed once per process (and again only when the file changes)."""
-    resolved = Path(path or registry_path()).resolve()
+    resolved = Path(path or current().registry).resolve()
     try:
         modified = resolved.stat().st_mtime_ns
     except OSError:

@@ -10,6 +10,7 @@ from assets.metadata import table
 from assets.resources import (
     BY_PARTITION,
     CohortRegistryResource,
+    ReleaseSettingsResource,
     ReleaseStoreResource,
     ValidationConfigResource,
     WarehouseResource,
@@ -19,10 +20,10 @@ from assets.synthesis import synthesizer_model, synthetic_cohort
 from assets.validation import validation_metrics
 from pipeline.release.build import ReleaseOptions, release_candidates
 from pipeline.release.publish import publish_release
-from pipeline.release.settings import load_release_settings
 from pipeline.synthesis.base import Synthesizer
 
 RELEASE = "release"
+RELEASE_KEY = dg.AssetKey("benchmark_release")
 
 
 class ReleaseConfig(dg.Config):
@@ -40,6 +41,7 @@ def _every_partition(asset: dg.AssetsDefinition) -> dg.AssetIn:
 @dg.asset(
     group_name=RELEASE,
     kinds={"dvc", "duckdb"},
+    io_manager_key="json_io_manager",
     ins={
         "harmonized": _every_partition(harmonized_cohort),
         "models": _every_partition(synthesizer_model),
@@ -55,17 +57,19 @@ def benchmark_release(
     validation_config: ValidationConfigResource,
     warehouse: WarehouseResource,
     releases: ReleaseStoreResource,
+    release_settings: ReleaseSettingsResource,
     harmonized: dict[str, pl.DataFrame],
     models: dict[str, Synthesizer],
     synthetic: dict[str, pl.DataFrame],
     metrics: dict[str, pl.DataFrame],
     stress: dict[str, pl.DataFrame],
-) -> dg.MaterializeResult:
+) -> dg.Output[dict[str, str]]:
     """Writes data/releases/VERSION/ once (train/test splits, stress suites, metrics, manifest,
     datasheet, audit log) for every cohort whose synthetic cohort passed all gates, records it in DuckDB
     and the audit log, and tracks and pushes it with DVC, as one journaled commit: a rerun after a
-    crash completes the missing steps; a complete release is left as it is."""
-    settings = load_release_settings()
+    crash completes the missing steps; a complete release is left as it is. Its value is the release
+    handle (version, path, manifest sha256) that evaluations read."""
+    settings = release_settings.load()
     version = config.version or settings.version
     synthesizer = config.synthesizer or settings.synthesizer
     candidates = release_candidates(
@@ -93,7 +97,9 @@ def benchmark_release(
         [version],
     )
     released = summary.filter(pl.col("released"))["cohort"].to_list()
-    return dg.MaterializeResult(
+    handle = {"version": version, "path": str(path), "manifest_sha256": report.manifest_sha256 or ""}
+    return dg.Output(
+        handle,  # what model_evaluation reads: the release this run wrote
         metadata={
             "version": version,
             "path": dg.MetadataValue.path(str(path)),
@@ -104,5 +110,5 @@ def benchmark_release(
             "withheld": dg.MetadataValue.json(summary.filter(~pl.col("released"))["cohort"].to_list()),
             "cohorts": table(summary),
             "next_steps": dg.MetadataValue.md("```\n" + "\n".join(next_steps or ["(not a DVC repository)"]) + "\n```"),
-        }
+        },
     )

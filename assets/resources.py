@@ -6,6 +6,7 @@ environment variables); nothing here reads the environment.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -13,12 +14,12 @@ import polars as pl
 
 from assets.partitions import cached_registry
 from pipeline.cohorts.registry import CohortRegistry
-from pipeline.io import write_parquet_atomic
+from pipeline.io import write_parquet_atomic, write_text_atomic
+from pipeline.release.settings import ReleaseSettings, load_release_settings
 from pipeline.rules import Rule, load_rules
+from pipeline.settings import ROOT
 from pipeline.validation.gates import ValidationConfig, load_validation_config
 from pipeline.warehouse import Warehouse
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class CohortRegistryResource(dg.ConfigurableResource):
@@ -49,6 +50,15 @@ class RulesResource(dg.ConfigurableResource):
         return load_rules(self.path)
 
 
+class ReleaseSettingsResource(dg.ConfigurableResource):
+    """The next release's settings (``config/release.yaml`` by default)."""
+
+    path: str
+
+    def load(self) -> ReleaseSettings:
+        return load_release_settings(self.path)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file (``data/warehouse.duckdb`` by default)."""
 
@@ -62,7 +72,7 @@ class ReleaseStoreResource(dg.ConfigurableResource):
     """Where releases are written (``data/releases``) and the repository that tracks them with DVC."""
 
     root: str
-    repo: str = str(PROJECT_ROOT)
+    repo: str = str(ROOT)
 
 
 class _PartitionFileIOManager(dg.ConfigurableIOManager):
@@ -128,6 +138,18 @@ class PolarsParquetIOManager(_PartitionFileIOManager):
 
     def _read(self, path: Path) -> pl.DataFrame:
         return pl.read_parquet(path)
+
+
+class JsonIOManager(_PartitionFileIOManager):
+    """Stores small JSON values (the release handle: version, path, manifest sha256), written atomically."""
+
+    suffix: str = "json"
+
+    def _write(self, obj: dict, path: Path) -> Path:
+        return write_text_atomic(json.dumps(obj, indent=2, sort_keys=True) + "\n", path)
+
+    def _read(self, path: Path) -> dict:
+        return json.loads(path.read_text())
 
 
 class SynthesizerIOManager(_PartitionFileIOManager):

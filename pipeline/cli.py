@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -13,19 +12,18 @@ import polars as pl
 
 from pipeline.cohorts.identifiers import id_salt
 from pipeline.cohorts.load import harmonize_entry, read_raw, resolve_source
-from pipeline.cohorts.registry import CohortEntry, load_registry, registry_path
+from pipeline.cohorts.registry import CohortEntry, load_registry
 from pipeline.errors import OncoBenchError
 from pipeline.harmonized import read_harmonized
 from pipeline.io import write_parquet_atomic, write_text_atomic
 from pipeline.profile import cohort_summary, subgroup_attributes, subgroup_counts
+from pipeline.settings import Settings
 from pipeline.subgroups import default_protected
 from pipeline.threads import configured_threads, limit_threads
 
-DEFAULT_REPO = os.environ.get("ONCOBENCH_REPO", str(Path(__file__).resolve().parents[1]))
-
 
 def _cmd_cohorts(args: argparse.Namespace) -> int:
-    registry = load_registry(args.registry)
+    registry = load_registry(args.registry or args.settings.registry)
     print(f"{len(registry.entries)} cohorts in {registry.path}")
     for entry in registry.entries:
         protected = ", ".join(entry.protected) or "-"
@@ -37,7 +35,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.cohorts.load import describe_source
     from pipeline.cohorts.report import IngestReport
 
-    registry = load_registry(args.registry) if (args.registry or registry_path().exists()) else None
+    registry_file = args.registry or args.settings.registry
+    registry = load_registry(registry_file) if registry_file.exists() else None
     entry = resolve_source(args.source, registry=registry, spec_path=args.spec, name=args.name)
     out, inputs = Path(args.out).resolve(), [Path(p).resolve() for p in (args.source, args.spec) if p]
     if any(out == p or p in out.parents for p in inputs if p.exists()):
@@ -97,16 +96,16 @@ def _check_output(path: Path, option: str, inputs: Sequence[Path] = ()) -> None:
         raise OncoBenchError(f"{option} {path}: cannot write in {folder}") from None
 
 
-def _registry_entry(frame: pl.DataFrame, registry_file: Path | None) -> CohortEntry | None:
+def _registry_entry(frame: pl.DataFrame, registry_file: Path) -> CohortEntry | None:
     """The registry entry of the frame's cohort, if the frame holds one registry cohort."""
     cohorts = frame["cohort"].unique().drop_nulls().to_list() if "cohort" in frame.columns else []
-    if len(cohorts) != 1 or not (registry_file or registry_path().exists()):
+    if len(cohorts) != 1 or not registry_file.exists():
         return None
     registry = load_registry(registry_file)
     return registry.get(cohorts[0]) if cohorts[0] in registry.names else None
 
 
-def _protected_for(frame: pl.DataFrame, explicit: Sequence[str] | None, registry_file: Path | None) -> list[str]:
+def _protected_for(frame: pl.DataFrame, explicit: Sequence[str] | None, registry_file: Path) -> list[str]:
     """--protected, else the asset's default: the registry's list, or the protected columns with 2+ values."""
     if explicit:
         return list(explicit)
@@ -135,7 +134,7 @@ def _cmd_split(args: argparse.Namespace) -> int:
     train_path, holdout_path = args.out_dir / "train.parquet", args.out_dir / "holdout.parquet"
     for path in (train_path, holdout_path):
         _check_output(path, "--out-dir", [args.input])
-    settings = load_validation_config(args.config).settings
+    settings = load_validation_config(args.config or args.settings.validation).settings
     fraction = settings.holdout_fraction if args.holdout_fraction is None else args.holdout_fraction
     seed = settings.split_seed if args.seed is None else args.seed
     real = read_harmonized(args.input, role="cohort")
@@ -157,7 +156,7 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     if args.rows is not None and args.rows < 1:
         raise OncoBenchError(f"--rows must be positive, got {args.rows}")
     conditions = _parse_conditions(args.condition)
-    rules = load_rules(args.rules)
+    rules = load_rules(args.rules or args.settings.rules)
     real = read_harmonized(args.input, role="real cohort")
     bar, advance = _epoch_bar(f"training {args.synthesizer}")
     with bar:
@@ -166,7 +165,7 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
             synthesizer=args.synthesizer,
             profile=args.profile,
             seed=args.seed,
-            protected=_protected_for(real, args.protected, args.registry),
+            protected=_protected_for(real, args.protected, args.registry or args.settings.registry),
             progress=advance,
         )
     result = sample_cohort(model, args.rows or real.height, seed=args.seed, rules=rules, conditions=conditions)
@@ -201,7 +200,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from pipeline.validation.suite import headline_scores, validate_cohort
 
     _check_output(args.out, "--out", [p for p in (args.real, args.synthetic, args.holdout) if p])
-    config = load_validation_config(args.config)
+    config = load_validation_config(args.config or args.settings.validation)
     real = read_harmonized(args.real, role="real cohort")
     synthetic = read_harmonized(args.synthetic, role="synthetic cohort")
     if args.holdout:
@@ -220,7 +219,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             train,
             holdout,
             synthetic,
-            protected=_protected_for(real, args.protected, args.registry),
+            protected=_protected_for(real, args.protected, args.registry or args.settings.registry),
             config=config,
             cohort=cohort,
             synthesizer=args.synthesizer,
@@ -241,10 +240,10 @@ def _cmd_stress(args: argparse.Namespace) -> int:
     from pipeline.synthesis.base import Synthesizer
 
     _check_output(args.out, "--out", [p for p in (args.data, args.model) if p])
-    rules = load_rules(args.rules)
+    rules = load_rules(args.rules or args.settings.rules)
     data = read_harmonized(args.data, role="cohort")
-    entry = _registry_entry(data, args.registry)
-    attributes = args.attribute or _protected_for(data, None, args.registry)
+    entry = _registry_entry(data, args.registry or args.settings.registry)
+    attributes = args.attribute or _protected_for(data, None, args.registry or args.settings.registry)
     kinds = STRESS_KINDS if args.kind == "all" else (args.kind,)
     if args.model is None and args.kind != "twins":
         raise OncoBenchError(f"--kind {args.kind} draws from a fitted model: pass --model (`synthesize --save-model`)")
@@ -282,16 +281,16 @@ def _cmd_stress(args: argparse.Namespace) -> int:
 def _warehouse(args: argparse.Namespace):
     from pipeline.warehouse import Warehouse
 
-    data = Path(os.environ.get("ONCOBENCH_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
-    return Warehouse(args.warehouse or data / "warehouse.duckdb")
+    return Warehouse(args.warehouse or args.settings.warehouse)
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
     from pipeline.release.dvc import pull_release
 
     out = args.out or Path(f"oncobench-{args.version}")
-    print(f"fetching release {args.version} from {args.repo} (tag release-{args.version}) ...", flush=True)
-    pulled = pull_release(args.version, args.repo, out, args.manifest_sha256)
+    repo = args.repo or str(args.settings.repo)
+    print(f"fetching release {args.version} from {repo} (tag release-{args.version}) ...", flush=True)
+    pulled = pull_release(args.version, repo, out, args.manifest_sha256)
     print(f"release {args.version} -> {pulled.path}: manifest.json and every file verified")
     print(f"  manifest.json sha256 {pulled.manifest_sha256} (from {pulled.reference})")
     print(f"  check it again: oncobench verify {pulled.path} --manifest-sha256 {pulled.manifest_sha256}")
@@ -369,8 +368,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise OncoBenchError(f"--report {args.report} is a file; give a folder")
     store = _warehouse(args)
     evaluation = evaluate_release(
-        args.release, args.model, args.task, cohorts=args.cohort, config=load_evaluation_config(args.config),
-        rules=load_rules(args.rules), store=store,
+        args.release, args.model, args.task, cohorts=args.cohort,
+        config=load_evaluation_config(args.config or args.settings.evaluation),
+        rules=load_rules(args.rules or args.settings.rules), store=store,
         progress=lambda step: print(f"  {step} ...", file=sys.stderr, flush=True),
     )  # fmt: skip
     result = evaluation.result  # complete and checked: only now is anything written or recorded
@@ -507,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pull = commands.add_parser("pull", help="fetch a release by version (DVC) and verify it")
     pull.add_argument("version", help="release version, e.g. 0.1.0 (git tag release-0.1.0)")
-    pull.add_argument("--repo", default=DEFAULT_REPO, help="git URL or path of the OncoBench repository")
+    pull.add_argument("--repo", default=None, help="git URL or path of the OncoBench repository")
     pull.add_argument("--out", type=Path, default=None, help="target directory (default: oncobench-VERSION)")
     pull.add_argument("--manifest-sha256", default=None, help="expected sha256 of manifest.json (trusted source)")
     pull.set_defaults(handler=_cmd_pull)
@@ -564,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pl.Config.set_tbl_width_chars(200)
     pl.Config.set_tbl_hide_column_data_types(True)
     try:
+        args.settings = Settings.from_environment(registry=args.registry)
         limit_threads(configured_threads(args.threads))
         return args.handler(args)
     except OncoBenchError as exc:

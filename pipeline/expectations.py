@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.schema import CORE_COLUMNS
+from pipeline.settings import QUIET_ENVIRONMENT, export_environment
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[1] / "expectations"
 HASHED_ID_PATTERN = r"^[0-9a-f]{20}$"
@@ -155,7 +155,7 @@ def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
 
 def validate_frame(frame: pl.DataFrame, suite: dict[str, Any]) -> ValidationOutcome:
     """Run a suite on a polars frame with an ephemeral GX context."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    export_environment(QUIET_ENVIRONMENT, overwrite=False)
     import great_expectations as gx
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +10,9 @@ import polars as pl
 import yaml
 
 from pipeline.errors import OncoBenchError
+from pipeline.settings import default_config
 
-DEFAULT_RULES = Path(__file__).resolve().parents[1] / "config" / "plausibility_rules.yaml"
+DEFAULT_RULES = default_config("rules")
 SUSPECT_REAL_RATE = 0.01  # a rule more than 1% of real patients break is itself suspect
 MAX_REDRAW_ROUNDS = 10
 
@@ -44,8 +44,8 @@ class Rule:
 
 
 def load_rules(path: Path | str | None = None) -> list[Rule]:
-    """Read the rules (default: ``$ONCOBENCH_RULES`` or ``config/plausibility_rules.yaml``)."""
-    path = Path(path or os.environ.get("ONCOBENCH_RULES") or DEFAULT_RULES)
+    """Read the rules (default: ``config/plausibility_rules.yaml``)."""
+    path = Path(path or DEFAULT_RULES)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:

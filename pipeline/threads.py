@@ -11,6 +11,7 @@ import os
 import sys
 
 from pipeline.errors import OncoBenchError
+from pipeline.settings import current, export_environment
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -30,7 +31,7 @@ def thread_budget(concurrent_processes: int, cores: int | None = None) -> int:
 
 def configured_threads(explicit: int | None = None, *, concurrent_processes: int = 1) -> int:
     """``explicit``, else ``$ONCOBENCH_THREADS``, else this process's share of the cores."""
-    raw = explicit if explicit is not None else os.environ.get("ONCOBENCH_THREADS")
+    raw = explicit if explicit is not None else current().threads
     if raw in (None, ""):
         return thread_budget(concurrent_processes)
     try:
@@ -45,8 +46,7 @@ def configured_threads(explicit: int | None = None, *, concurrent_processes: int
 def limit_threads(threads: int) -> int:
     """Cap every thread pool of this process (and the environment of its children) at ``threads``."""
     threads = max(1, int(threads))
-    for variable in THREAD_VARIABLES:
-        os.environ[variable] = str(threads)
+    export_environment({variable: str(threads) for variable in THREAD_VARIABLES})
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)  # BLAS and OpenMP pools already loaded (numpy, scikit-learn)

@@ -81,12 +81,41 @@ def test_release_gates_are_a_check_on_the_metrics_table(asset_graph) -> None:
     assert not any(name.endswith("synthetic_cohort_passes_gates") for name in checks)
 
 
-def test_assets_read_no_environment_at_import() -> None:
-    """Configuration comes from resources built in `build_definitions`, not `os.environ` in asset modules."""
-    readers = [
-        path.name
-        for path in Path(PROJECT_ROOT / "assets").glob("*.py")
-        if path.name not in {"definitions.py", "demo.py"}
-        and any(word in path.read_text(encoding="utf-8") for word in ("os.environ", "getenv"))
-    ]
-    assert readers == []
+def _environment_reads(path: Path) -> list[str]:
+    """Where ``path`` reads the environment: ``os.environ``, ``os.getenv``, ``environ`` imported from os."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb", "getenvb"}:
+            found.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
+        names = {a.name for a in node.names} if isinstance(node, ast.ImportFrom) and node.module == "os" else set()
+        if names & {"environ", "getenv", "environb", "getenvb"}:
+            found.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno}")
+    return found
+
+
+def test_only_the_settings_module_reads_the_environment() -> None:
+    """One settings boundary: `pipeline/settings.py` reads environment variables; nothing else does."""
+    sources = [*(PROJECT_ROOT / "pipeline").rglob("*.py"), *(PROJECT_ROOT / "assets").rglob("*.py")]
+    offenders = [
+        where for path in sources if path.name != "settings.py" or path.parent.name != "pipeline"
+        for where in _environment_reads(path)
+    ]  # fmt: skip
+    assert offenders == []
+
+
+def test_settings_follow_the_environment_and_overrides_win(tmp_path: Path) -> None:
+    from pipeline.settings import Settings
+
+    environ = {"ONCOBENCH_DATA_DIR": str(tmp_path / "d"), "ONCOBENCH_EVALUATION": str(tmp_path / "e.yaml"),
+               "ONCOBENCH_ENERGY": "off", "ONCOBENCH_CELERY_BROKER": "redis://x",
+               "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
+    settings = Settings.from_environment(environ, evaluation=tmp_path / "f.yaml")
+    assert settings.warehouse == tmp_path / "d" / "warehouse.duckdb" and settings.evaluation == tmp_path / "f.yaml"
+    assert not settings.energy and settings.executor_settings == {"ONCOBENCH_CELERY_BROKER": "redis://x"}
+    assert settings.salt_path == tmp_path / "oncobench" / "salt"
+    assert settings.model_key_path.parent == tmp_path / "oncobench" / "keys"
+    with pytest.raises(TypeError, match="unknown settings"):
+        Settings.from_environment(environ, evaluaton=tmp_path)

@@ -334,9 +334,7 @@ def _msi_from_score(status: pl.Series, frame: pl.DataFrame, spec: CohortSpec) ->
         return status
     score = frame.get_column(score_column).cast(pl.Float64, strict=False)
     msi_h, mss = msisensor_cutoffs()
-    derived = pl.select(
-        pl.when(score >= msi_h).then(pl.lit("MSI-H")).when(score < mss).then(pl.lit("MSS"))
-    ).to_series()
+    derived = pl.select(pl.when(score >= msi_h).then(pl.lit("MSI-H")).when(score < mss).then(pl.lit("MSS"))).to_series()
     return status.fill_null(derived.cast(status.dtype))
 
 

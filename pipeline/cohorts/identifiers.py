@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.settings import current
+
 # Column-name patterns of HIPAA Safe Harbor direct identifiers, on snake_case names.
 _NAME_PATTERNS: dict[str, re.Pattern[str]] = {
     kind: re.compile(pattern)
@@ -112,11 +114,7 @@ def _identifier_kind_by_values(values: pl.Series, n_rows: int) -> str | None:
 
 def salt_file() -> Path:
     """Where the private salt lives: ``$ONCOBENCH_SALT_FILE`` or ``~/.config/oncobench/salt``."""
-    explicit = os.environ.get("ONCOBENCH_SALT_FILE")
-    if explicit:
-        return Path(explicit)
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return config / "oncobench" / "salt"
+    return current().salt_path
 
 
 def private_salt() -> str:
@@ -144,7 +142,7 @@ def id_salt(*, public: bool = True, explicit: str | None = None) -> str:
     (registry cohorts marked public) use the public default and every other source the
     private salt of :func:`private_salt`.
     """
-    configured = os.environ.get("ONCOBENCH_ID_SALT")
+    configured = current().id_salt
     if configured:
         return configured
     if explicit and explicit != DEFAULT_SALT:

@@ -6,7 +6,6 @@ Adding a cohort is adding an entry; the Dagster partitions follow this file.
 from __future__ import annotations
 
 import graphlib
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,11 +17,12 @@ import yaml
 from pipeline.cohorts.spec import CohortSpec
 from pipeline.errors import RegistryError
 from pipeline.schema import CORE_COLUMNS, PROTECTED_COLUMNS
+from pipeline.settings import default_config
 
 SCHEMA_NAMES = frozenset(c.name for c in CORE_COLUMNS)
 
 SOURCE_KINDS = ("survset", "cbioportal", "table")
-DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "config" / "cohorts.yaml"
+DEFAULT_REGISTRY = default_config("registry")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _ENTRY_KEYS = {"description", "source", "spec", "protected", "causal_graph", "options", "public"}
 
@@ -73,14 +73,9 @@ class CohortRegistry:
         raise RegistryError(f"no cohort {name!r} in {self.path}; registered: {self.names}")
 
 
-def registry_path() -> Path:
-    """The registry in use: ``$ONCOBENCH_REGISTRY`` or ``config/cohorts.yaml``."""
-    return Path(os.environ.get("ONCOBENCH_REGISTRY", DEFAULT_REGISTRY))
-
-
 def load_registry(path: Path | None = None) -> CohortRegistry:
     """Parse and validate the registry file."""
-    path = Path(path) if path else registry_path()
+    path = Path(path) if path else DEFAULT_REGISTRY
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:

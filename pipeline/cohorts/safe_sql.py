@@ -37,9 +37,7 @@ def check_expression(expression: str, *, origin: str, key: str) -> None:
     if not isinstance(expression, str) or not expression.strip():
         raise CohortDataError("a spec expression must be non-empty text", file=origin, column=key)
     try:
-        parsed = json.loads(
-            duckdb.execute("SELECT json_serialize_sql(?)", [f"SELECT ({expression})"]).fetchone()[0]
-        )
+        parsed = json.loads(duckdb.execute("SELECT json_serialize_sql(?)", [f"SELECT ({expression})"]).fetchone()[0])
     except duckdb.Error as exc:
         raise CohortDataError(f"cannot parse spec expression {expression!r}: {exc}", file=origin, column=key) from exc
     problem = _problem(parsed)

@@ -74,8 +74,10 @@ class Vocabulary:
                 value = next((v for p, v in self.patterns if p.fullmatch(label)), None)
             if value is not None:
                 mapping[label] = str(value)
-        mapped = text.replace_strict(mapping, default=None, return_dtype=pl.String) if mapping else (
-            pl.Series(text.name, [None] * text.len(), dtype=pl.String)
+        mapped = (
+            text.replace_strict(mapping, default=None, return_dtype=pl.String)
+            if mapping
+            else (pl.Series(text.name, [None] * text.len(), dtype=pl.String))
         )
         return mapped, text.is_in(sorted(nulls)).fill_null(False)
 

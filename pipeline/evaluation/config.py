@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
 from pipeline.evaluation.errors import EvaluationError
+from pipeline.settings import default_config
 
-DEFAULT_EVALUATION_CONFIG = Path(__file__).resolve().parents[2] / "config" / "evaluation.yaml"
+DEFAULT_EVALUATION_CONFIG = default_config("evaluation")
 WHEN = ("value", "ci_low", "ci_high")
 
 
@@ -68,8 +68,8 @@ class EvaluationConfig:
 
 
 def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
-    """Read ``$ONCOBENCH_EVALUATION`` or ``config/evaluation.yaml``; a malformed file names the key."""
-    path = Path(path or os.environ.get("ONCOBENCH_EVALUATION") or DEFAULT_EVALUATION_CONFIG)
+    """Read ``path`` (default: ``config/evaluation.yaml``); a malformed file names the key."""
+    path = Path(path or DEFAULT_EVALUATION_CONFIG)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:

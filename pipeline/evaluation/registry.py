@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +9,9 @@ from pathlib import Path
 import yaml
 
 from pipeline.evaluation.errors import EvaluationError
+from pipeline.settings import default_config
 
-DEFAULT_MODELS = Path(__file__).resolve().parents[2] / "config" / "models.yaml"
+DEFAULT_MODELS = default_config("models")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -41,13 +41,9 @@ class ModelsRegistry:
         raise EvaluationError(f"{self.path}: no model {name!r}; registered: {', '.join(self.names)}")
 
 
-def models_registry_path() -> Path:
-    return Path(os.environ.get("ONCOBENCH_MODELS") or DEFAULT_MODELS)
-
-
 def load_models_registry(path: Path | str | None = None) -> ModelsRegistry:
     """Read the registry; names are lower_snake_case, every entry has a model spec and at least one task."""
-    path = Path(path or models_registry_path())
+    path = Path(path or DEFAULT_MODELS)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:

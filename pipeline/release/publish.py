@@ -66,9 +66,7 @@ def plan_for(root: Path, repo: Path | None, track: bool) -> tuple[list[str], Pat
 
 
 def _audited(store: Warehouse, version: str, manifest_sha256: str) -> bool:
-    return any(
-        manifest_sha256 in entry["payload"] for entry in audit.find_entries(store, "release", version)
-    )
+    return any(manifest_sha256 in entry["payload"] for entry in audit.find_entries(store, "release", version))
 
 
 def _existing(final: Path, journal: Journal | None) -> str:

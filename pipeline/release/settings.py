@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
 from pipeline.release.manifest import ReleaseError, check_version
+from pipeline.settings import default_config
 
-DEFAULT_RELEASE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "release.yaml"
+DEFAULT_RELEASE_CONFIG = default_config("release")
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class ReleaseSettings:
 
 
 def load_release_settings(path: Path | str | None = None) -> ReleaseSettings:
-    """Read ``$ONCOBENCH_RELEASE`` or ``config/release.yaml``; the version must be semantic."""
-    path = Path(path or os.environ.get("ONCOBENCH_RELEASE") or DEFAULT_RELEASE_CONFIG)
+    """Read ``path`` (default: ``config/release.yaml``); the version must be semantic."""
+    path = Path(path or DEFAULT_RELEASE_CONFIG)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from pipeline.settings import current
 from pipeline.synthesis.base import SynthesisError, Synthesizer
 from pipeline.synthesis.flow import FlowSynthesizer
 from pipeline.synthesis.sdv_engines import CTGANEngine, GaussianCopulaEngine
@@ -46,7 +46,7 @@ def configured_synthesizers(setting: str | None = None) -> list[str]:
     """Synthesizers that are partitions: ``$ONCOBENCH_SYNTHESIZERS`` (comma-separated, e.g.
     ``flow,copula,ctgan``), else flow and copula. Partitions never built would show every model asset
     as partly missing for ever."""
-    raw = os.environ.get("ONCOBENCH_SYNTHESIZERS", "") if setting is None else setting
+    raw = current().synthesizers if setting is None else setting
     names = sorted({name.strip() for name in raw.split(",") if name.strip()}) or list(PARTITIONED_SYNTHESIZERS)
     unknown = [name for name in names if name not in SYNTHESIZERS]
     if unknown:

@@ -34,12 +34,12 @@ import numpy as np
 import polars as pl
 
 from pipeline.io import write_bytes_atomic
+from pipeline.settings import current
 from pipeline.synthesis.base import SynthesisError
 
 MAGIC = "oncobench-model"
 FORMAT_VERSION = 3  # 3: the flow models missingness in its context
 MAX_MEMBER_BYTES = 4 << 30
-PROJECT_DATA = Path(__file__).resolve().parents[2] / "data"
 # classes a tensors file may rebuild (module:qualname); nothing else is ever instantiated
 ALLOWED_CLASSES = frozenset(
     {
@@ -72,12 +72,7 @@ def schema_fingerprint(schema: pl.Schema | dict[str, Any] | None) -> str | None:
 # -- the signing key --------------------------------------------------------------------------
 def key_path() -> Path:
     """``$ONCOBENCH_MODEL_KEY``, else a per-project file under ``~/.config/oncobench/keys/``."""
-    explicit = os.environ.get("ONCOBENCH_MODEL_KEY")
-    if explicit:
-        return Path(explicit)
-    data = Path(os.environ.get("ONCOBENCH_DATA_DIR") or PROJECT_DATA).resolve()
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return config / "oncobench" / "keys" / f"{hashlib.sha256(str(data).encode()).hexdigest()[:16]}.key"
+    return current().model_key_path
 
 
 def signing_key(create: bool = True) -> bytes:

@@ -43,9 +43,7 @@ def column_kinds(real: pl.DataFrame, synthetic: pl.DataFrame | None = None) -> C
             raise OncoBenchError(f"synthetic data lacks real columns: {', '.join(missing)}")
     left_out = set(not_synthesized(real, synthetic)) if synthetic is not None else set()
     compared = [
-        c
-        for c in real.columns
-        if c not in NOT_COMPARED and c not in left_out and real[c].null_count() < real.height
+        c for c in real.columns if c not in NOT_COMPARED and c not in left_out and real[c].null_count() < real.height
     ]
     numerical = tuple(c for c in compared if real.schema[c].is_numeric() and not is_categorical(real.schema[c]))
     categorical = tuple(c for c in compared if c not in numerical)
@@ -67,5 +65,3 @@ def not_synthesized(real: pl.DataFrame, synthetic: pl.DataFrame) -> list[str]:
 def as_float(series: pl.Series) -> np.ndarray:
     """A numerical column as float64 with NaN for nulls."""
     return series.cast(pl.Float64).fill_null(np.nan).to_numpy()
-
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ import polars as pl
 import yaml
 
 from pipeline.errors import OncoBenchError
+from pipeline.settings import default_config
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "validation.yaml"
+DEFAULT_CONFIG = default_config("validation")
 
 
 class ValidationConfigError(OncoBenchError):
@@ -121,8 +121,8 @@ def _gate(raw: Any, where: str) -> Gate:
 
 
 def load_validation_config(path: Path | str | None = None) -> ValidationConfig:
-    """Read and check the config (default: ``$ONCOBENCH_VALIDATION`` or ``config/validation.yaml``)."""
-    path = Path(path or os.environ.get("ONCOBENCH_VALIDATION") or DEFAULT_CONFIG)
+    """Read and check the config (default: ``config/validation.yaml``)."""
+    path = Path(path or DEFAULT_CONFIG)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:

@@ -10,13 +10,16 @@ import pytest
 from assets.ingestion import cohort_split, harmonized_cohort, raw_cohort
 from assets.resources import (
     CohortRegistryResource,
+    JsonIOManager,
     PolarsParquetIOManager,
+    ReleaseSettingsResource,
     RulesResource,
     SynthesizerIOManager,
     ValidationConfigResource,
     WarehouseResource,
 )
 from pipeline.cohorts.registry import load_registry
+from pipeline.release.settings import DEFAULT_RELEASE_CONFIG
 from pipeline.rules import DEFAULT_RULES
 from pipeline.validation.gates import DEFAULT_CONFIG
 
@@ -31,6 +34,8 @@ def lineage_resources(tmp_path: Path, validation_config: Path = DEFAULT_CONFIG) 
         "io_manager": PolarsParquetIOManager(base_dir=str(tmp_path / "assets")),
         "model_io_manager": SynthesizerIOManager(base_dir=str(tmp_path / "models")),
         "rules": RulesResource(path=str(DEFAULT_RULES)),
+        "json_io_manager": JsonIOManager(base_dir=str(tmp_path / "assets")),
+        "release_settings": ReleaseSettingsResource(path=str(DEFAULT_RELEASE_CONFIG)),
     }
 
 

@@ -7,30 +7,45 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, finding_check, model_evaluation
-from assets.resources import ReleaseStoreResource, RulesResource, WarehouseResource
+from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation, finding_check
+from assets.release import benchmark_release
+from assets.resources import JsonIOManager, ReleaseStoreResource, RulesResource, WarehouseResource
 from pipeline import audit
 from pipeline.evaluation.records import leaderboard
 from pipeline.evaluation.registry import DEFAULT_MODELS
 from pipeline.rules import DEFAULT_RULES
+from pipeline.settings import Settings
 from pipeline.warehouse import Warehouse
 from tests.pipeline.evaluation.conftest import build_test_release, write_fast_config
+
+
+RELEASE_SOURCE = benchmark_release.to_source_asset()  # read through its IO manager, as in a run
+
+
+def _resources(root: Path, evaluation_config: Path) -> dict[str, object]:
+    """The model_evaluation asset's resources, with the release handle benchmark_release would have stored."""
+    handles = JsonIOManager(base_dir=str(root / "assets"))
+    handles._write({"version": "0.9.0", "path": str(root / "releases" / "0.9.0")}, root / "assets" /
+                   "benchmark_release" / "all.json")  # fmt: skip
+    return {
+        "models": ModelsRegistryResource(path=str(DEFAULT_MODELS)),
+        "evaluation_config": EvaluationConfigResource(path=str(evaluation_config)),
+        "rules": RulesResource(path=str(DEFAULT_RULES)),
+        "warehouse": WarehouseResource(path=str(root / "warehouse.duckdb")),
+        "releases": ReleaseStoreResource(root=str(root / "releases"), repo=str(root)),
+        "json_io_manager": handles,
+    }
 
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dg.ExecuteInProcessResult]]:
     root = tmp_path_factory.mktemp("evaluation")
     build_test_release(root / "releases", "0.9.0")
-    resources = {
-        "models": ModelsRegistryResource(path=str(DEFAULT_MODELS)),
-        "evaluation_config": EvaluationConfigResource(path=str(write_fast_config(root / "evaluation.yaml"))),
-        "rules": RulesResource(path=str(DEFAULT_RULES)),
-        "warehouse": WarehouseResource(path=str(root / "warehouse.duckdb")),
-        "releases": ReleaseStoreResource(root=str(root / "releases"), repo=str(root)),
-    }
-    run_config = {"ops": {"model_evaluation": {"config": {"version": "0.9.0"}}}}
+    config = write_fast_config(root / "evaluation.yaml")
+    model_evaluation = build_model_evaluation(Settings(evaluation=config, models=DEFAULT_MODELS))
+    resources = _resources(root, config)
     results = {
-        key: dg.materialize([model_evaluation], partition_key=key, resources=resources, run_config=run_config)
+        key: dg.materialize([RELEASE_SOURCE, model_evaluation], partition_key=key, resources=resources)
         for key in ("reference_fair", "reference_biased")
     }
     return root, results
@@ -67,3 +82,35 @@ def test_a_check_per_finding_fails_for_the_biased_model_only(evaluated) -> None:
     )
     [failed] = [e for e in results["reference_biased"].get_asset_check_evaluations() if e.check_name == flip]
     assert "race (pure)" in str(failed.metadata["breaches"].value)
+
+
+def test_the_release_is_an_input_and_each_check_is_partitioned_by_model(evaluated) -> None:
+    _, results = evaluated
+    for key, result in results.items():
+        [event] = result.asset_materializations_for_node("model_evaluation")
+        assert event.metadata["release"].value == "0.9.0"  # read from the release handle, not config/release.yaml
+        assert {e.partition for e in result.get_asset_check_evaluations()} == {key}
+
+
+def test_checks_follow_the_configured_findings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONCOBENCH_EVALUATION with another finding: the definitions' checks are that file's, and it is judged."""
+    import yaml
+
+    from assets.definitions import build_definitions
+
+    config = write_fast_config(tmp_path / "evaluation.yaml")
+    raw = yaml.safe_load(config.read_text())
+    raw["findings"] = [{**raw["findings"][0], "id": "flip_rate_above_half_percent", "max": 0.005}]
+    config.write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("ONCOBENCH_EVALUATION", str(config))
+    monkeypatch.setenv("ONCOBENCH_ENERGY", "off")
+    defs = build_definitions(str(tmp_path / "data"))
+    asset = defs.resolve_assets_def("model_evaluation")
+    assert {key.name for key in asset.check_keys} == {finding_check("flip_rate_above_half_percent")}
+
+    build_test_release(tmp_path / "releases", "0.9.0")
+    asset = build_model_evaluation(Settings.from_environment())  # what a run process builds from the same environment
+    result = dg.materialize([RELEASE_SOURCE, asset], partition_key="reference_biased", resources=_resources(tmp_path, config))
+    [verdict] = result.get_asset_check_evaluations()
+    assert verdict.check_name == finding_check("flip_rate_above_half_percent") and not verdict.passed
+    assert "race (pure)" in str(verdict.metadata["breaches"].value)
