@@ -54,3 +54,13 @@ def configured_synthesizers(setting: str | None = None) -> list[str]:
             f"ONCOBENCH_SYNTHESIZERS: unknown synthesizer(s) {unknown}; choose from {sorted(SYNTHESIZERS)}"
         )
     return names
+
+
+def engine_names() -> list[str]:
+    """Names of every registered synthesizer (the CLI's choices)."""
+    return sorted(SYNTHESIZERS)
+
+
+def profile_names() -> list[str]:
+    """Parameter profiles every engine declares (``fast``, ``full``)."""
+    return sorted(PROFILES)
