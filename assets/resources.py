@@ -153,15 +153,17 @@ class JsonIOManager(_PartitionFileIOManager):
 
 
 class SynthesizerIOManager(_PartitionFileIOManager):
-    """Stores fitted synthesizers through ``Synthesizer.save`` / ``Synthesizer.load``."""
+    """Stores fitted synthesizers in model files that cannot run code when loaded (``pipeline.synthesis.storage``)."""
 
     suffix: str = "pkl"
 
     def _write(self, obj, path: Path) -> Path:
-        return obj.save(path)
+        from pipeline.synthesis.storage import save_model
+
+        return save_model(obj, path)
 
     def _read(self, path: Path):
         """The model of partition ``cohort|synthesizer``; a file fitted on another cohort is refused unread."""
-        from pipeline.synthesis.base import Synthesizer
+        from pipeline.synthesis.storage import load_model
 
-        return Synthesizer.load(path, cohort=path.stem.split("__")[0])
+        return load_model(path, cohort=path.stem.split("__")[0])

@@ -11,15 +11,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
 from pipeline.dtypes import is_categorical
-from pipeline.errors import OncoBenchError
 from pipeline.schema import CORE_BY_NAME, IDENTITY_COLUMNS
+from pipeline.synthesis.errors import ConditionError, SynthesisError
 
 MIN_TRAINING_ROWS = 50
 # text columns with more distinct values than this are free text or identifiers, never categories
@@ -27,14 +26,6 @@ MAX_TEXT_LEVELS = 50
 MIN_TEXT_LEVELS_CHECKED = 20  # from this many levels, a column whose values are mostly one-off is dropped too
 FORMAT_VERSION = 1
 ProgressCallback = Callable[[int, int, float], None]  # (epoch, total_epochs, loss)
-
-
-class SynthesisError(OncoBenchError):
-    """A synthesizer was misused or cannot do what was asked."""
-
-
-class ConditionError(SynthesisError):
-    """A sampling condition names an unknown column or value, or one with no support."""
 
 
 @dataclass
@@ -70,9 +61,24 @@ def seed_everything(seed: int) -> None:
 
 
 class Synthesizer(ABC):
-    """Base class: validate -> preprocess -> fit -> sample -> repair -> restore schema."""
+    """Base class: validate -> preprocess -> fit -> sample -> repair -> restore schema.
+
+    An engine declares what the rest of OncoBench needs to know about it, so that adding one is one
+    file plus its registration (``pipeline.synthesis.catalog.register`` or the ``oncobench.synthesizers``
+    entry point): its ``name``, its parameter ``profiles`` (``fast`` for tests/CI, ``full`` for quality),
+    whether it ``conditions_on_protected`` attributes (twins and rare cells drawn directly), whether
+    ``make demo`` builds it by default (``partition_by_default``) and how its model file is stored
+    (``storage``: ``signed-pickle``, or ``tensors`` for plain state: then ``stored_classes`` lists the
+    further classes its file may rebuild and ``tensor_modules`` its torch modules and their builders).
+    """
 
     name: ClassVar[str]
+    profiles: ClassVar[Mapping[str, Mapping[str, Any]]] = {"fast": {}, "full": {}}
+    conditions_on_protected: ClassVar[bool] = False
+    partition_by_default: ClassVar[bool] = False
+    storage: ClassVar[str] = "signed-pickle"
+    stored_classes: ClassVar[tuple[str, ...]] = ()
+    tensor_modules: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dict(params)
@@ -159,20 +165,6 @@ class Synthesizer(ABC):
                 + (f" and {len(different) - 10} more" if len(different) > 10 else "")
             )
 
-    def save(self, path: Path | str) -> Path:
-        """Write the fitted synthesizer to one file that cannot run code when loaded (see ``storage``)."""
-        from pipeline.synthesis.storage import save_model
-
-        return save_model(self, path)
-
-    @staticmethod
-    def load(path: Path | str, *, cohort: str | None = None, schema: pl.Schema | None = None) -> Synthesizer:
-        """Read a synthesizer written by :meth:`save`; refuse one fitted on another ``cohort`` or ``schema``."""
-        from pipeline.synthesis.storage import load_model
-
-        return load_model(path, cohort=cohort, schema=schema)
-
-    # -- what engines implement -------------------------------------------------------------
     @abstractmethod
     def _fit(self, frame: pl.DataFrame, *, seed: int, progress: ProgressCallback | None) -> list[dict[str, float]]:
         """Fit on the modelled columns; return the training history (one dict per epoch)."""

@@ -69,6 +69,19 @@ class FlowSynthesizer(Synthesizer):
     """Conditional neural spline flow (zuko) with a mixed-type invertible encoding."""
 
     name = "flow"
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {
+        "fast": {"epochs": 15, "transforms": 3, "hidden_features": 64},
+        "full": {"epochs": 60, "transforms": 4, "hidden_features": 96},
+    }
+    conditions_on_protected = True  # twins, upsampling and rare cells over them are drawn directly
+    partition_by_default = True  # trains fastest, samples any condition directly and keeps null rates
+    storage = "tensors"
+    stored_classes = (
+        "pipeline.synthesis.flow:_Block",
+        "pipeline.synthesis.context:LatentClassModel",
+        "sklearn.preprocessing._data:QuantileTransformer",
+    )
+    tensor_modules: ClassVar[dict[str, str]] = {"_flow": "_build_flow"}  # rebuilt from parameters, given weights
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "epochs": 60, "transforms": 4, "hidden_features": 96, "bins": 8,
         "batch_size": 512, "learning_rate": 2e-3, "context_columns": None, "extra_context": None,

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 import pandas as pd
 import polars as pl
 
-from pipeline.synthesis.base import ConditionError, ProgressCallback, Synthesizer
+from pipeline.synthesis.base import ProgressCallback, Synthesizer
+from pipeline.synthesis.errors import ConditionError
 
 TABLE = "cohort"
 
@@ -78,6 +79,7 @@ class CTGANEngine(SDVSynthesizer):
     """CTGAN through SDV's CTGANSynthesizer; parameters pass straight through."""
 
     name = "ctgan"
+    profiles: ClassVar[dict[str, dict[str, Any]]] = {"fast": {"epochs": 5, "batch_size": 200}, "full": {"epochs": 300}}
 
     def _build(self, metadata: Any) -> Any:
         from sdv.single_table import CTGANSynthesizer
@@ -105,6 +107,7 @@ class GaussianCopulaEngine(SDVSynthesizer):
     """SDV's GaussianCopulaSynthesizer: the baseline every generator must beat."""
 
     name = "copula"
+    partition_by_default = True  # the baseline beside the flow; CTGAN takes minutes per cohort
 
     def _build(self, metadata: Any) -> Any:
         from sdv.single_table import GaussianCopulaSynthesizer

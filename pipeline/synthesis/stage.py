@@ -15,7 +15,7 @@ import polars as pl
 
 from pipeline.rules import Rule, RuleReport, enforce_rules
 from pipeline.synthesis.base import ProgressCallback, SampleReport, Synthesizer
-from pipeline.synthesis.catalog import make_synthesizer
+from pipeline.synthesis.catalog import engine, make_synthesizer
 
 SAMPLE_SEED_OFFSET = 1  # the sampling seed stream differs from the training one
 REDRAW_SEED_OFFSET = 1000  # rows that break a plausibility rule are redrawn from further streams
@@ -41,10 +41,10 @@ def fit_synthesizer(
     overrides: Mapping[str, Any] | None = None,
     progress: ProgressCallback | None = None,
 ) -> Synthesizer:
-    """A synthesizer fitted on ``training``; the flow also conditions on the ``protected`` attributes
-    (so twins, upsampling and rare cells over them are drawn directly)."""
+    """A synthesizer fitted on ``training``; an engine that ``conditions_on_protected`` (the flow) also
+    conditions on the ``protected`` attributes (so twins, upsampling and rare cells are drawn directly)."""
     params = dict(overrides or {})
-    if synthesizer == "flow":
+    if engine(synthesizer).conditions_on_protected:
         params.setdefault("extra_context", [c for c in protected if c in training.columns])
     model = make_synthesizer(synthesizer, profile=profile, **params)
     return model.fit(training, seed=seed, progress=progress)

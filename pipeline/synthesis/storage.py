@@ -3,9 +3,10 @@
 A model file is a ZIP archive whose ``header.json`` names the synthesizer, the cohort and the
 schema fingerprint it was fitted on, and how the body is stored:
 
-- ``tensors`` (the flow and any synthesizer whose state is plain data): the attributes as JSON,
-  NumPy arrays in ``arrays.npz`` (``allow_pickle=False``), frames as Arrow IPC, network weights
-  as a torch state dict read with ``weights_only=True``; only allow-listed classes are rebuilt.
+- ``tensors`` (the flow and any engine that declares ``storage = "tensors"``): the attributes as
+  JSON, NumPy arrays in ``arrays.npz`` (``allow_pickle=False``), frames as Arrow IPC, network weights
+  as a torch state dict read with ``weights_only=True``; only classes that a registered engine
+  declares (itself and its ``stored_classes``) are rebuilt.
 - ``signed-pickle`` (SDV engines, which can only pickle): ``model.pkl`` plus an HMAC-SHA256 over
   the header and the body, with a per-project key kept outside git (``$ONCOBENCH_MODEL_KEY``, or
   ``~/.config/oncobench/keys/<project>.key`` created on first use, mode 0600). The HMAC is
@@ -35,27 +36,27 @@ import polars as pl
 
 from pipeline.io import write_bytes_atomic
 from pipeline.settings import current
-from pipeline.synthesis.base import SynthesisError
+from pipeline.synthesis.catalog import engines
+from pipeline.synthesis.errors import ModelFileError
 
 MAGIC = "oncobench-model"
 FORMAT_VERSION = 3  # 3: the flow models missingness in its context
 MAX_MEMBER_BYTES = 4 << 30
-# classes a tensors file may rebuild (module:qualname); nothing else is ever instantiated
-ALLOWED_CLASSES = frozenset(
-    {
-        "pipeline.synthesis.flow:FlowSynthesizer",
-        "pipeline.synthesis.flow:_Block",
-        "pipeline.synthesis.context:LatentClassModel",
-        "pipeline.synthesis.base:TrainingReport",
-        "pipeline.synthesis.base:SampleReport",
-        "sklearn.preprocessing._data:QuantileTransformer",
-    }
-)
-MODULE_BUILDERS = {"_flow": "_build_flow"}  # torch modules rebuilt from parameters, then given their weights
+# classes every tensors file may rebuild (module:qualname); engines add theirs (``stored_classes``)
+REPORT_CLASSES = frozenset({"pipeline.synthesis.base:TrainingReport", "pipeline.synthesis.base:SampleReport"})
 
 
-class ModelFileError(SynthesisError):
-    """A model file that is refused: not ours, unsigned, altered, unsafe, or fitted on other data."""
+def tensor_engines() -> dict[str, type]:
+    """Registered engines stored as tensors, by class name (module:qualname)."""
+    return {_class_name(kind): kind for kind in engines().values() if kind.storage == "tensors"}
+
+
+def allowed_classes() -> frozenset[str]:
+    """Classes a tensors file may rebuild: the tensors engines, what they declare, the reports."""
+    allowed = set(REPORT_CLASSES)
+    for name, kind in tensor_engines().items():
+        allowed |= {name, *kind.stored_classes}
+    return frozenset(allowed)
 
 
 class _Unsupported(Exception):
@@ -109,6 +110,7 @@ def _class_name(kind: type) -> str:
 
 class _Encoder:
     def __init__(self) -> None:
+        self.allowed = allowed_classes()
         self.arrays: dict[str, np.ndarray] = {}
         self.blobs: dict[str, bytes] = {}
 
@@ -136,7 +138,7 @@ class _Encoder:
         if isinstance(value, pl.DataFrame):
             return {"__frame__": self._ipc(value)}
         name = _class_name(type(value))
-        if name in ALLOWED_CLASSES:
+        if name in self.allowed:
             state = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)} if dataclasses.is_dataclass(
                 value) else vars(value)  # fmt: skip
             return {"__object__": name, "state": self.encode(state, where)}
@@ -179,7 +181,7 @@ class _Decoder:
 
 
 def _rebuild(name: str, state: dict[str, Any]) -> Any:
-    if name not in ALLOWED_CLASSES:
+    if name not in allowed_classes():
         raise ValueError(f"class {name} is not allowed in a model file")
     module, _, qualname = name.partition(":")
     kind = getattr(importlib.import_module(module), qualname)
@@ -210,7 +212,7 @@ def _tensor_members(model: Any) -> dict[str, bytes]:
     state, modules = {}, {}
     for attribute, value in vars(model).items():
         if isinstance(value, torch.nn.Module):
-            if attribute not in MODULE_BUILDERS:
+            if attribute not in type(model).tensor_modules:
                 raise _Unsupported(f"{attribute}: a torch module with no builder")
             buffer = io.BytesIO()
             torch.save(value.state_dict(), buffer)
@@ -225,8 +227,8 @@ def _tensor_members(model: Any) -> dict[str, bytes]:
 
 
 def save_model(model: Any, path: Path | str) -> Path:
-    """Write ``model`` to ``path``: as tensors when its state is plain data, else as a signed pickle."""
-    if _class_name(type(model)) in ALLOWED_CLASSES:
+    """Write ``model`` to ``path``: as tensors when its engine declares so, else as a signed pickle."""
+    if _class_name(type(model)) in tensor_engines():
         try:
             header, members = _header(model, "tensors"), _tensor_members(model)
         except _Unsupported as error:  # never fall back to a pickle for a class meant to be stored as data
@@ -323,7 +325,8 @@ def _load_signed(archive: zipfile.ZipFile, path: Path, header: dict[str, Any]) -
 def _load_tensors(archive: zipfile.ZipFile, path: Path, header: dict[str, Any]) -> Any:
     import torch
 
-    if header.get("class") not in ALLOWED_CLASSES:
+    engine = tensor_engines().get(header.get("class"))
+    if engine is None:
         raise ModelFileError(f"{path}: class {header.get('class')!r} may not be rebuilt from a model file")
     try:
         state = json.loads(_member(archive, path, "state.json"))
@@ -334,10 +337,10 @@ def _load_tensors(archive: zipfile.ZipFile, path: Path, header: dict[str, Any]) 
         model = _rebuild(header["class"], {k: decoder.decode(v) for k, v in state.items()})
         for name in (n for n in archive.namelist() if n.startswith("weights/")):
             attribute = name.removeprefix("weights/").removesuffix(".pt")
-            if attribute not in MODULE_BUILDERS:
+            if attribute not in engine.tensor_modules:
                 raise ValueError(f"weights for unknown module {attribute!r}")
             weights = torch.load(io.BytesIO(archive.read(name)), weights_only=True, map_location="cpu")
-            module = getattr(model, MODULE_BUILDERS[attribute])()
+            module = getattr(model, engine.tensor_modules[attribute])()
             module.load_state_dict(weights)
             module.eval()
             setattr(model, attribute, module)

@@ -18,7 +18,6 @@ from pipeline.settings import Settings
 from pipeline.warehouse import Warehouse
 from tests.pipeline.evaluation.conftest import build_test_release, write_fast_config
 
-
 RELEASE_SOURCE = benchmark_release.to_source_asset()  # read through its IO manager, as in a run
 
 
@@ -110,7 +109,9 @@ def test_checks_follow_the_configured_findings_file(tmp_path: Path, monkeypatch:
 
     build_test_release(tmp_path / "releases", "0.9.0")
     asset = build_model_evaluation(Settings.from_environment())  # what a run process builds from the same environment
-    result = dg.materialize([RELEASE_SOURCE, asset], partition_key="reference_biased", resources=_resources(tmp_path, config))
+    result = dg.materialize(
+        [RELEASE_SOURCE, asset], partition_key="reference_biased", resources=_resources(tmp_path, config)
+    )
     [verdict] = result.get_asset_check_evaluations()
     assert verdict.check_name == finding_check("flip_rate_above_half_percent") and not verdict.passed
     assert "race (pure)" in str(verdict.metadata["breaches"].value)

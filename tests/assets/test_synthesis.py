@@ -12,8 +12,7 @@ import pytest
 from assets.ingestion import cohort_split
 from assets.resources import SynthesizerIOManager
 from assets.synthesis import synthesizer_model, synthetic_cohort
-from pipeline.synthesis.base import Synthesizer
-from pipeline.synthesis.storage import ModelFileError
+from pipeline.synthesis.storage import ModelFileError, load_model
 from tests.assets.conftest import FAST_SYNTHESIS, lineage_resources
 
 
@@ -27,7 +26,7 @@ def test_materialize_flow_on_colon_trains_on_the_training_split_only(colon_split
         },
     )
     assert result.success
-    model = Synthesizer.load(colon_split / "models" / "synthesizer_model" / "colon__flow.pkl")
+    model = load_model(colon_split / "models" / "synthesizer_model" / "colon__flow.pkl")
     train = pl.read_parquet(colon_split / "assets" / "training_cohort" / "colon.parquet")
     holdout = pl.read_parquet(colon_split / "assets" / "holdout_cohort" / "colon.parquet")
     assert model.report.n_rows == train.height == 929 - holdout.height

@@ -8,6 +8,7 @@ import polars as pl
 from pipeline.synthesis.base import high_cardinality_text
 from pipeline.synthesis.catalog import make_synthesizer
 from pipeline.synthesis.context import LatentClassModel
+from pipeline.synthesis.storage import load_model, save_model
 
 
 def _two_class_data(n: int, seed: int) -> np.ndarray:
@@ -64,9 +65,8 @@ def test_the_flow_stores_no_training_rows_and_draws_conditions_exactly(tmp_path)
     assert rows["genomic_variant_kras"].all() and (rows["vital_status_event"] == 1).all()
     assert rows["metastasis_note"].null_count() == 300
     assert 0.3 < rows["genomic_variant_tp53"].mean() < 0.9
-    from pipeline.synthesis.base import Synthesizer
 
-    loaded = Synthesizer.load(model.save(tmp_path / "flow.model"))
+    loaded = load_model(save_model(model, tmp_path / "flow.model"))
     assert loaded.sample(50, seed=2).equals(model.sample(50, seed=2))
 
 

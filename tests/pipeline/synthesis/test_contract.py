@@ -13,6 +13,7 @@ from pipeline.cohorts.load import harmonize_entry, read_raw
 from pipeline.cohorts.registry import load_registry
 from pipeline.synthesis.base import ConditionError, SynthesisError, Synthesizer
 from pipeline.synthesis.catalog import SYNTHESIZERS, make_synthesizer
+from pipeline.synthesis.storage import load_model, save_model
 
 ENGINES = sorted(SYNTHESIZERS)
 TINY = {"flow": {"epochs": 3}, "ctgan": {"epochs": 2}, "copula": {}}
@@ -67,8 +68,8 @@ def test_refit_with_the_same_seed_is_identical(name: str) -> None:
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_save_load_round_trip(name: str, tmp_path: Path) -> None:
-    path = fitted(name).save(tmp_path / f"{name}.pkl")
-    loaded = Synthesizer.load(path)
+    path = save_model(fitted(name), tmp_path / f"{name}.pkl")
+    loaded = load_model(path)
     assert loaded.sample(30, seed=9).equals(fitted(name).sample(30, seed=9))
     assert loaded.report is not None and loaded.report.n_rows == 300
 

@@ -18,7 +18,7 @@ from pipeline.cohorts.load import harmonize_entry, read_raw
 from pipeline.cohorts.registry import load_registry
 from pipeline.synthesis.base import Synthesizer
 from pipeline.synthesis.catalog import make_synthesizer
-from pipeline.synthesis.storage import ModelFileError, key_path, read_header, schema_fingerprint
+from pipeline.synthesis.storage import ModelFileError, key_path, load_model, read_header, save_model, schema_fingerprint
 
 MARKER = Path("/tmp/oncobench-storage-test-payload-ran")
 
@@ -69,19 +69,19 @@ def _header(path: Path, **changes: object) -> bytes:
 
 @pytest.mark.parametrize("name", ["flow", "copula"])
 def test_a_model_round_trips_and_records_what_it_was_fitted_on(name: str, tmp_path: Path) -> None:
-    path = fitted(name).save(tmp_path / f"{name}.pkl")
+    path = save_model(fitted(name), tmp_path / f"{name}.pkl")
     header = read_header(path)
     assert header["cohort"] == "colon" and header["schema_fingerprint"] == schema_fingerprint(colon().schema)
     assert header["encoding"] == ("tensors" if name == "flow" else "signed-pickle")
     assert ("model.pkl" in _members(path)) == (name != "flow")  # the flow is never pickled
-    loaded = Synthesizer.load(path, cohort="colon", schema=colon().schema)
+    loaded = load_model(path, cohort="colon", schema=colon().schema)
     assert loaded.schema == fitted(name).schema and type(loaded) is type(fitted(name))
     assert loaded.sample(50, seed=1).equals(fitted(name).sample(50, seed=1))
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_the_project_key_is_created_once_private(tmp_path: Path, project_key: Path) -> None:
-    fitted("copula").save(tmp_path / "m.pkl")
+    save_model(fitted("copula"), tmp_path / "m.pkl")
     assert key_path() == project_key and stat.S_IMODE(project_key.stat().st_mode) == 0o600
 
 
@@ -91,18 +91,18 @@ def test_a_plain_pickle_with_a_payload_is_refused_unread(tmp_path: Path) -> None
     path = tmp_path / "colon__flow.pkl"
     path.write_bytes(pickle.dumps({"format": 1, "synthesizer": Payload()}))
     with pytest.raises(ModelFileError, match=r"is not an OncoBench model file .* it was not unpickled"):
-        Synthesizer.load(path)
+        load_model(path)
 
 
 def test_an_unsigned_pickle_is_refused_unread(tmp_path: Path) -> None:
     import pickle
 
-    path = fitted("copula").save(tmp_path / "m.pkl")
+    path = save_model(fitted("copula"), tmp_path / "m.pkl")
     header = json.loads(_members(path)["header.json"])
     header.pop("hmac")
     _rewrite(path, **{"header.json": json.dumps(header).encode(), "model.pkl": pickle.dumps(Payload())})
     with pytest.raises(ModelFileError, match="unsigned pickle; refused without unpickling"):
-        Synthesizer.load(path)
+        load_model(path)
 
 
 @pytest.mark.parametrize("change", ["body", "header", "key"])
@@ -111,7 +111,7 @@ def test_an_altered_or_foreign_signed_pickle_is_refused_unread(
 ) -> None:
     import pickle
 
-    path = fitted("copula").save(tmp_path / "m.pkl")
+    path = save_model(fitted("copula"), tmp_path / "m.pkl")
     if change == "body":
         _rewrite(path, **{"model.pkl": pickle.dumps(Payload())})
     elif change == "header":
@@ -121,49 +121,49 @@ def test_an_altered_or_foreign_signed_pickle_is_refused_unread(
         other.write_text("f" * 64)
         monkeypatch.setenv("ONCOBENCH_MODEL_KEY", str(other))
     with pytest.raises(ModelFileError, match="HMAC does not match this project's key"):
-        Synthesizer.load(path)
+        load_model(path)
 
 
 def test_flow_weights_that_carry_a_pickle_payload_are_refused(tmp_path: Path) -> None:
     import torch
 
-    path = fitted("flow").save(tmp_path / "flow.pkl")
+    path = save_model(fitted("flow"), tmp_path / "flow.pkl")
     crafted = io.BytesIO()
     torch.save({"weight": Payload()}, crafted)
     _rewrite(path, **{"weights/_flow.pt": crafted.getvalue()})
     with pytest.raises(ModelFileError, match=r"refused .*UnpicklingError"):
-        Synthesizer.load(path)
+        load_model(path)
 
 
 def test_flow_arrays_that_need_pickle_are_refused(tmp_path: Path) -> None:
-    path = fitted("flow").save(tmp_path / "flow.pkl")
+    path = save_model(fitted("flow"), tmp_path / "flow.pkl")
     arrays = io.BytesIO()
     np.savez(arrays, a0=np.array([Payload()], dtype=object))
     _rewrite(path, **{"arrays.npz": arrays.getvalue()})
     with pytest.raises(ModelFileError, match="allow_pickle"):
-        Synthesizer.load(path)
+        load_model(path)
 
 
 @pytest.mark.parametrize("name", ["os:system", "builtins:eval", "pipeline.synthesis.sdv_engines:CTGANEngine"])
 def test_a_class_outside_the_allow_list_is_never_built(tmp_path: Path, name: str) -> None:
-    path = fitted("flow").save(tmp_path / "flow.pkl")
+    path = save_model(fitted("flow"), tmp_path / "flow.pkl")
     state = json.loads(_members(path)["state.json"])
     state["report"] = {"__object__": name, "state": {"__items__": []}}
     _rewrite(path, **{"state.json": json.dumps(state).encode()})
     with pytest.raises(ModelFileError, match="is not allowed in a model file"):
-        Synthesizer.load(path)
+        load_model(path)
     _rewrite(path, **{"header.json": _header(path, **{"class": name})})
     with pytest.raises(ModelFileError, match="may not be rebuilt"):
-        Synthesizer.load(path)
+        load_model(path)
 
 
 @pytest.mark.parametrize("name", ["flow", "copula"])
 def test_a_model_for_another_cohort_or_schema_is_refused_by_its_caller(name: str, tmp_path: Path) -> None:
-    path = fitted(name).save(tmp_path / "m.pkl")
+    path = save_model(fitted(name), tmp_path / "m.pkl")
     with pytest.raises(ModelFileError, match="fitted on cohort 'colon', not 'rott2'; refused"):
-        Synthesizer.load(path, cohort="rott2")
+        load_model(path, cohort="rott2")
     with pytest.raises(ModelFileError, match="fitted on another schema"):
-        Synthesizer.load(path, schema=colon().drop("sex").schema)
+        load_model(path, schema=colon().drop("sex").schema)
 
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 broken", b"text model"])
@@ -171,11 +171,11 @@ def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path: Path, content: by
     path = tmp_path / "m.pkl"
     path.write_bytes(content)
     with pytest.raises(ModelFileError, match=f"{path} is not an OncoBench model file"):
-        Synthesizer.load(path)
+        load_model(path)
 
 
 def test_a_model_file_of_an_older_format_is_refused_with_what_to_do(tmp_path: Path) -> None:
-    path = fitted("flow").save(tmp_path / "flow.pkl")
+    path = save_model(fitted("flow"), tmp_path / "flow.pkl")
     _rewrite(path, **{"header.json": _header(path, version=2)})
     with pytest.raises(ModelFileError, match=r"written in model format 2; this OncoBench reads format 3\. Re-create"):
-        Synthesizer.load(path)
+        load_model(path)
