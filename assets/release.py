@@ -1,5 +1,6 @@
 """benchmark_release: the frozen, DVC-tracked snapshot of every cohort that passed its gates."""
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -35,7 +36,7 @@ class ReleaseConfig(dg.Config):
 
 def _every_partition(asset: dg.AssetsDefinition) -> dg.AssetIn:
     """Read every materialized partition of ``asset`` as ``{partition_key: value}``."""
-    return dg.AssetIn(key=asset.key, metadata=BY_PARTITION)
+    return dg.AssetIn(key=asset.key, metadata=BY_PARTITION, dagster_type=dg.Any)  # read lazily
 
 
 @dg.asset(
@@ -58,11 +59,11 @@ def benchmark_release(
     warehouse: WarehouseResource,
     releases: ReleaseStoreResource,
     release_settings: ReleaseSettingsResource,
-    harmonized: dict[str, pl.DataFrame],
-    models: dict[str, Synthesizer],
-    synthetic: dict[str, pl.DataFrame],
-    metrics: dict[str, pl.DataFrame],
-    stress: dict[str, pl.DataFrame],
+    harmonized: Mapping[str, pl.DataFrame],
+    models: Mapping[str, Synthesizer],
+    synthetic: Mapping[str, pl.DataFrame],
+    metrics: Mapping[str, pl.DataFrame],
+    stress: Mapping[str, pl.DataFrame],
 ) -> dg.Output[dict[str, str]]:
     """Writes data/releases/VERSION/ once (train/test splits, stress suites, metrics, manifest,
     datasheet, audit log) for every cohort whose synthetic cohort passed all gates, records it in DuckDB

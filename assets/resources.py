@@ -7,7 +7,9 @@ environment variables); nothing here reads the environment.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -75,6 +77,25 @@ class ReleaseStoreResource(dg.ConfigurableResource):
     repo: str = str(ROOT)
 
 
+class LazyPartitions(Mapping[str, Any]):
+    """``{partition_key: value}`` over the materialized partitions' files, each read on first access,
+    so an asset that uses one partition (a stress suite, its cohort's flow) reads only that one."""
+
+    def __init__(self, files: dict[str, Path], read: Callable[[Path], Any]) -> None:
+        self._files, self._read, self._loaded = files, read, {}
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._loaded:
+            self._loaded[key] = self._read(self._files[key])  # KeyError for a partition not materialized
+        return self._loaded[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
 class _PartitionFileIOManager(dg.ConfigurableIOManager):
     """One file per asset partition: ``<base_dir>/<asset>/<partition>.<suffix>``.
 
@@ -114,7 +135,7 @@ class _PartitionFileIOManager(dg.ConfigurableIOManager):
         if not _by_partition(context):
             return self._read_or_fail(context, self._file(context.asset_key, context.asset_partition_key))
         files = {str(key): self._file(context.asset_key, str(key)) for key in keys}
-        return {key: self._read(path) for key, path in files.items() if path.exists()}
+        return LazyPartitions({key: path for key, path in files.items() if path.exists()}, self._read)
 
     def _read_or_fail(self, context: dg.InputContext, path: Path):
         if not path.exists():

@@ -1,5 +1,7 @@
 """stress_suite: counterfactual twins, rare edge cases and upsampling for one cohort, rule-checked."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 import polars as pl
 
@@ -34,6 +36,7 @@ class StressConfig(dg.Config):
             key=synthesizer_model.key,
             partition_mapping=dg.MultiToSingleDimensionPartitionMapping("cohort"),
             metadata=BY_PARTITION,
+            dagster_type=dg.Any,  # a lazy mapping: only the partitions used are read
         )
     },
 )
@@ -44,7 +47,7 @@ def stress_suite(
     rules: RulesResource,
     warehouse: WarehouseResource,
     training_cohort: pl.DataFrame,
-    models: dict[str, Synthesizer],
+    models: Mapping[str, Synthesizer],
 ) -> pl.DataFrame:
     """Twins for every protected attribute, rare-cell and extreme cases, subgroup upsampling.
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from pipeline.release.manifest import ReleaseError
+from pipeline.release.verify import load_manifest, verify_release
 from pipeline.warehouse import Warehouse
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -80,3 +81,28 @@ def find_references(directory: Path, version: str, store: Warehouse | None) -> l
 def tag_message(version: str, manifest_sha256: str) -> str:
     """The annotated git tag message of a release: it records the manifest sha256."""
     return f"OncoBench release {version}; manifest.json sha256 {manifest_sha256}"
+
+
+@dataclass(frozen=True)
+class ReleaseCheck:
+    """A release folder checked file by file and its manifest against every reference found."""
+
+    manifest: dict[str, Any]
+    sha256: str
+    references: list[Reference]
+    problems: list[str]
+
+
+def check_release(
+    directory: Path | str, store: Warehouse | None = None, extra: tuple[Reference, ...] = ()
+) -> ReleaseCheck:
+    """The one release check of ``verify``, evaluation and any reader: every file against ``manifest.json``
+    and ``manifest.json``'s sha256 against the ``.dvc`` file beside it, the warehouse row and ``extra``."""
+    directory = Path(directory)
+    loaded = load_manifest(directory)
+    usable = store if store is not None and store.path.exists() else None
+    references = [*find_references(directory, loaded.version, usable), *extra]
+    problems = verify_release(directory)
+    problems += [f"manifest.json: sha256 {loaded.sha256} does not match {r.sha256} recorded in {r.source} (edited)"
+                 for r in references if r.sha256 != loaded.sha256]  # fmt: skip
+    return ReleaseCheck(loaded.data, loaded.sha256, references, problems)
