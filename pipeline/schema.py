@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.cohorts.vocabulary import missing_tokens, oncotree_code_pattern, oncotree_codes
+from pipeline.vocabularies import missing_tokens, oncotree_code_pattern, oncotree_codes
 
 DEFAULT_ACTIONABLE_PANEL: tuple[str, ...] = (
     "KRAS", "NRAS", "BRAF", "EGFR", "ERBB2", "PIK3CA",

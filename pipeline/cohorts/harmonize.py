@@ -8,54 +8,32 @@ survival are left out and counted; outcome proxies are dropped unless the spec k
 the remaining source columns become typed extras.
 
 Every failure raises :class:`CohortDataError` naming the file, the column and, where it
-applies, the (1-based) data row and the offending value. Nothing is written here.
+applies, the (1-based) data row and the offending value. Nothing is written here. Values are
+typed in :mod:`pipeline.cohorts.coerce`; the leftover source columns become extras in
+:mod:`pipeline.cohorts.extras`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import polars as pl
 
-from pipeline.cohorts.identifiers import find_identifier_columns, hash_patient_ids, snake_case
-from pipeline.cohorts.proxies import find_outcome_proxies
+from pipeline.cohorts.coerce import Context, coerce, first_bad, unknown_values_error
+from pipeline.cohorts.extras import drop_outcome_proxies, extra_columns, oncotree_extras
+from pipeline.cohorts.identifiers import find_identifier_columns, hash_patient_ids
 from pipeline.cohorts.readers.text import ROW as READER_ROW
 from pipeline.cohorts.readers.text import null_missing
 from pipeline.cohorts.report import IngestReport
 from pipeline.cohorts.spec import SURVIVAL_UNITS_TO_MONTHS, CohortSpec, looks_like_column
-from pipeline.cohorts.vocabulary import msisensor_cutoffs, normalize_label, oncotree_codes, vocabulary
+from pipeline.cohorts.vocabulary import msisensor_cutoffs, normalize_label, vocabulary
 from pipeline.errors import CohortDataError, IdentifierColumnError
 from pipeline.schema import CORE_COLUMNS, Column
 
 ROW = "__source_row"
 MSI_SCORE_COLUMNS = ("MSI_SCORE", "msi_score", "MSISENSOR_SCORE")
 CANCER_NAME_COLUMNS = ("CANCER_TYPE_DETAILED", "CANCER_TYPE")  # free text: known names only
-_TRUE = {"true", "yes", "y", "1", "mutated", "present", "positive"}
-_FALSE = {"false", "no", "n", "0", "wildtype", "wild-type", "absent", "negative"}
 Identifiers = Literal["refuse", "drop"]
-
-
-class UnknownValuesError(CohortDataError):
-    """Labels or values that no vocabulary or spec maps, listed for every column at once."""
-
-
-@dataclass(frozen=True)
-class _Unknown:
-    label: str  # source column(s)
-    target: str  # schema column
-    counts: list[tuple[Any, int, int]]  # value, count, first row
-    expected: str
-
-
-@dataclass
-class _Context:
-    file: str
-    rows: pl.Series  # 1-based source row of every frame row
-    report: IngestReport
-    unknown: list[_Unknown] = field(default_factory=list)
 
 
 def harmonize(
@@ -76,7 +54,7 @@ def harmonize(
     frame = _null_tokens(frame, spec, report)
     frame = _apply_filter(frame, spec, source)
     report.n_source_patients = frame.height
-    ctx = _Context(file=source, rows=frame.get_column(ROW).cast(pl.Int64), report=report)
+    ctx = Context(file=source, rows=frame.get_column(ROW).cast(pl.Int64), report=report)
     mapped = _mapped_source_columns(frame, spec)
     frame = _handle_identifiers(frame, spec, source, report, identifiers, keep={*mapped, spec.id_column})
 
@@ -92,7 +70,7 @@ def harmonize(
         values, source_columns = _evaluate(frame, column, spec, ctx)
         consumed.update(source_columns)
         label = "|".join(source_columns) or column.name
-        values = _coerce(values, column, spec.values.get(column.name), ctx, label)
+        values = coerce(values, column, spec.values.get(column.name), ctx, label)
         if column.name == "msi_status":
             values = _msi_from_score(values, frame, spec)
         if column.name == "primary_cancer_condition":
@@ -101,19 +79,19 @@ def harmonize(
             values = values * SURVIVAL_UNITS_TO_MONTHS[spec.survival_unit]
         core[column.name] = values.alias(column.name)
     if ctx.unknown:
-        raise _unknown_values_error(ctx)
+        raise unknown_values_error(ctx)
 
     keep = _rows_with_survival(core, spec, ctx)
     if not keep.all():
         frame, core = frame.filter(keep), {name: values.filter(keep) for name, values in core.items()}
-        ctx = _Context(file=source, rows=ctx.rows.filter(keep), report=report)
+        ctx = Context(file=source, rows=ctx.rows.filter(keep), report=report)
     for column in CORE_COLUMNS:
         if column.name not in ("patient_id", "cohort"):
             _check_limits(core[column.name], column, ctx, column.name)
 
-    extras = _extras(frame, spec, consumed, ctx) if spec.keep_extras else {}
-    extras = _drop_outcome_proxies(extras, core, spec, report)
-    extras.update(_oncotree_extras(core["primary_cancer_condition"], report, taken=set(extras)))
+    extras = extra_columns(frame, spec, consumed, ctx) if spec.keep_extras else {}
+    extras = drop_outcome_proxies(extras, core, spec, report)
+    extras.update(oncotree_extras(core["primary_cancer_condition"], report, taken=set(extras)))
     report.n_patients = frame.height
     return pl.DataFrame({**core, **{name: series for name, (_, series) in extras.items()}})
 
@@ -176,7 +154,7 @@ def _handle_identifiers(
     return frame.drop([*found, *dropped_by_spec])
 
 
-def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: _Context) -> pl.Series:
+def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: Context) -> pl.Series:
     if spec.id_column not in frame.columns:
         raise CohortDataError(
             "missing required patient id column (set 'id_column' in the spec)",
@@ -202,7 +180,7 @@ def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: _Context) -> pl.Seri
     return ids
 
 
-def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: _Context) -> tuple[pl.Series, list[str]]:
+def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: Context) -> tuple[pl.Series, list[str]]:
     """The source values for one schema column, and the plain source columns they came from.
 
     A list of candidate columns takes, row by row, the first non-null value among the
@@ -242,89 +220,6 @@ def _first_non_null(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     return frame.select(pl.coalesce(pl.col(c).cast(target) for c in columns)).to_series()
 
 
-def _coerce(
-    values: pl.Series,
-    column: Column,
-    value_map: Mapping[str, Any] | None,
-    ctx: _Context,
-    label: str,
-) -> pl.Series:
-    if value_map:
-        values = _apply_value_map(values, value_map, ctx, label)
-    if column.name == "primary_cancer_condition":
-        return _to_cancer_code(values, column, ctx, label)
-    if isinstance(column.dtype, pl.Enum):
-        return _to_enum(values, column, ctx, label)
-    if column.dtype == pl.Boolean:
-        return _to_boolean(values, ctx, label)
-    if column.dtype == pl.String:
-        return _clean_text(values)
-    return _to_number(values, column, ctx, label)
-
-
-def _apply_value_map(values: pl.Series, value_map: Mapping[Any, Any], ctx: _Context, label: str) -> pl.Series:
-    for key in value_map:
-        if isinstance(key, bool):
-            raise CohortDataError(
-                "value-map keys must be quoted strings (YAML reads bare yes/no as booleans)",
-                file=ctx.file,
-                column=label,
-                value=key,
-            )
-    text = values.cast(pl.String).str.strip_chars()
-    mapping = {str(k): (None if v is None else str(v)) for k, v in value_map.items()}
-    return text.replace(list(mapping), list(mapping.values()))
-
-
-def _clean_text(values: pl.Series) -> pl.Series:
-    return null_missing(values)[0]
-
-
-def _record_unknown(ctx: _Context, bad: pl.Series, original: pl.Series, label: str, target: str, expected: str) -> None:
-    frame = pl.DataFrame({"value": original.cast(pl.String), "row": ctx.rows}).filter(bad)
-    grouped = frame.group_by("value", maintain_order=True).agg(pl.len().alias("n"), pl.col("row").min().alias("first"))
-    counts = [(v, int(n), int(r)) for v, n, r in grouped.sort("first").iter_rows()]
-    ctx.unknown.append(_Unknown(label, target, counts, expected))
-
-
-def _vocabulary_lookup(text: pl.Series, column: Column, ctx: _Context, label: str) -> tuple[pl.Series, pl.Series]:
-    """Exact schema values first (case-insensitive), then the column's vocabulary."""
-    normalized = normalize_label(text)
-    lookup = {c.lower(): c for c in column.categories}
-    result = normalized.replace_strict(lookup, default=None, return_dtype=pl.String)
-    vocab = vocabulary(column.name)
-    is_missing = pl.Series([False] * text.len())
-    if vocab is not None:
-        mapped, is_missing = vocab.lookup(normalized)
-        result = result.fill_null(mapped)
-        missing_counts = text.filter(is_missing & text.is_not_null()).value_counts()
-        if missing_counts.height:
-            ctx.report.count_missing(label, dict(missing_counts.iter_rows()))
-    return result, is_missing
-
-
-def _to_enum(values: pl.Series, column: Column, ctx: _Context, label: str) -> pl.Series:
-    text = _clean_text(values)
-    result, is_missing = _vocabulary_lookup(text, column, ctx, label)
-    unknown = text.is_not_null() & result.is_null() & ~is_missing
-    if unknown.any():
-        _record_unknown(ctx, unknown, text, label, column.name, f"allowed: {list(column.categories)}")
-    return pl.select(pl.when(unknown).then(None).otherwise(result)).to_series().cast(column.dtype)
-
-
-def _to_cancer_code(values: pl.Series, column: Column, ctx: _Context, label: str) -> pl.Series:
-    """Known labels and TCGA names map to codes; any other well-formed OncoTree code is kept."""
-    text = _clean_text(values)
-    result, is_missing = _vocabulary_lookup(text, column, ctx, label)
-    well_formed = text.str.contains(column.pattern or ".").fill_null(False)
-    result = pl.select(pl.when(result.is_null() & well_formed).then(text).otherwise(result)).to_series()
-    unknown = text.is_not_null() & result.is_null() & ~is_missing
-    if unknown.any():
-        expected = "an OncoTree code (upper case, e.g. LUAD) or a TCGA name"
-        _record_unknown(ctx, unknown, text, label, column.name, expected)
-    return result.cast(pl.Categorical)
-
-
 def _msi_from_score(status: pl.Series, frame: pl.DataFrame, spec: CohortSpec) -> pl.Series:
     """Fill a missing MSI label from the MSIsensor score with the documented cut-offs."""
     if "msi_status" in spec.columns and not isinstance(spec.columns["msi_status"], list):
@@ -351,74 +246,7 @@ def _cancer_from_names(codes: pl.Series, frame: pl.DataFrame, spec: CohortSpec) 
     return codes
 
 
-def _to_boolean(values: pl.Series, ctx: _Context, label: str) -> pl.Series:
-    if values.dtype == pl.Boolean:
-        return values
-    text = _clean_text(values).str.to_lowercase()
-    result = pl.select(
-        pl.when(text.is_in(list(_TRUE))).then(True).when(text.is_in(list(_FALSE))).then(False)
-    ).to_series()
-    bad = text.is_not_null() & result.is_null()
-    if bad.any():
-        _record_unknown(ctx, bad, values, label, label, "yes/no, true/false or 1/0")
-    return pl.select(pl.when(bad).then(None).otherwise(result)).to_series()
-
-
-def _to_number(values: pl.Series, column: Column, ctx: _Context, label: str) -> pl.Series:
-    dtype = column.dtype
-    if values.dtype.is_numeric():
-        parsed = values.cast(pl.Float64)
-    else:
-        text = _clean_text(values)
-        vocab = vocabulary(column.name)
-        if vocab is not None:  # e.g. the event: DECEASED -> 1
-            mapped, is_missing = vocab.lookup(normalize_label(text))
-            text = pl.select(pl.when(is_missing).then(None).otherwise(mapped.fill_null(text))).to_series()
-        parsed = text.cast(pl.Float64, strict=False)
-        bad = text.is_not_null() & parsed.is_null()
-        if bad.any():
-            _record_unknown(ctx, bad, values, label, column.name, "a number")
-    if dtype.is_integer():
-        fractional = parsed.is_not_null() & parsed.is_finite() & (parsed != parsed.round(0))
-        if fractional.any():
-            row, value = _first_bad(fractional, values, ctx)
-            raise CohortDataError("wrong type: expected a whole number", file=ctx.file, column=label, row=row,
-                                  value=value)  # fmt: skip
-    not_finite = parsed.is_not_null() & ~parsed.is_finite()
-    if not_finite.any():
-        row, value = _first_bad(not_finite, values, ctx)
-        raise CohortDataError(f"{column.name} must be a finite number (NaN and infinity are refused)",
-                              file=ctx.file, column=label, row=row, value=value)  # fmt: skip
-    return parsed.cast(dtype, strict=False) if dtype.is_integer() else parsed
-
-
-def _first_bad(bad: pl.Series, original: pl.Series, ctx: _Context) -> tuple[int, Any]:
-    index = bad.arg_true()[0]
-    value = original[index]
-    if isinstance(value, float) and math.isnan(value):
-        value = "NaN"
-    return ctx.rows[index], value
-
-
-def _unknown_values_error(ctx: _Context) -> UnknownValuesError:
-    first = ctx.unknown[0]
-    value, _, row = first.counts[0]
-    n_values = sum(len(u.counts) for u in ctx.unknown)
-    lines = [
-        f"unknown value for {first.target}; {first.expected} ({n_values} unknown value(s) in "
-        f"{len(ctx.unknown)} column(s), all listed below)"
-    ]
-    for u in ctx.unknown:
-        listing = ", ".join(f"{v!r} x{n} (first at row {r})" for v, n, r in u.counts)
-        lines.append(f"  column {u.label!r} -> {u.target}: {listing}; {u.expected}")
-    paste = [f'  {u.target}: {{{", ".join(f"{str(v)!r}: ..." for v, _, _ in u.counts)}}}' for u in ctx.unknown
-             if u.expected != "a number"]  # fmt: skip
-    if paste:
-        lines += ["map them in the spec (replace ... by an allowed value, or null):", "values:", *paste]
-    return UnknownValuesError("\n".join(lines), file=ctx.file, column=first.label, row=row, value=value)
-
-
-def _rows_with_survival(core: dict[str, pl.Series], spec: CohortSpec, ctx: _Context) -> pl.Series:
+def _rows_with_survival(core: dict[str, pl.Series], spec: CohortSpec, ctx: Context) -> pl.Series:
     """Rows with both survival time and event; the others are left out and counted."""
     no_time = core["survival_months"].is_null()
     no_event = core["vital_status_event"].is_null()
@@ -443,7 +271,7 @@ def _rows_with_survival(core: dict[str, pl.Series], spec: CohortSpec, ctx: _Cont
     return ~missing
 
 
-def _check_limits(values: pl.Series, column: Column, ctx: _Context, label: str) -> None:
+def _check_limits(values: pl.Series, column: Column, ctx: Context, label: str) -> None:
     if column.required and values.is_null().any():
         row = ctx.rows.filter(values.is_null())[0]
         raise CohortDataError(f"{column.name} is required and must not be empty", file=ctx.file, column=label, row=row)
@@ -453,80 +281,8 @@ def _check_limits(values: pl.Series, column: Column, ctx: _Context, label: str) 
         _check_bound(values > column.maximum, values, column, ctx, label, f"<= {column.maximum}")
 
 
-def _check_bound(bad: pl.Series, values: pl.Series, column: Column, ctx: _Context, label: str, rule: str) -> None:
+def _check_bound(bad: pl.Series, values: pl.Series, column: Column, ctx: Context, label: str, rule: str) -> None:
     bad = bad.fill_null(False)
     if bad.any():
-        row, value = _first_bad(bad, values, ctx)
+        row, value = first_bad(bad, values, ctx)
         raise CohortDataError(f"{column.name} must be {rule}", file=ctx.file, column=label, row=row, value=value)
-
-
-def _extras(
-    frame: pl.DataFrame, spec: CohortSpec, consumed: set[str], ctx: _Context
-) -> dict[str, tuple[str, pl.Series]]:
-    """Remaining source columns, snake_cased and explicitly typed: name -> (source name, values)."""
-    core_names = {c.name for c in CORE_COLUMNS}
-    extras: dict[str, tuple[str, pl.Series]] = {}
-    for source_column in frame.columns:
-        if source_column in consumed:
-            continue
-        name = source_column
-        for prefix in spec.strip_prefixes:
-            if name.startswith(prefix):
-                name = name[len(prefix) :]
-                break
-        name = snake_case(name)
-        if name in core_names:
-            ctx.report.warn(
-                f"source column {source_column!r} is named like schema column {name!r}: kept as source_{name}"
-            )
-            name = f"source_{name}"
-        if name in core_names or name in extras:
-            clash = f"source column {extras[name][0]!r}" if name in extras else f"schema column {name!r}"
-            raise CohortDataError(
-                f"extra column name {name!r} clashes with {clash}; drop one in the spec",
-                file=ctx.file,
-                column=source_column,
-            )
-        extras[name] = (source_column, _typed_extra(frame.get_column(source_column)).alias(name))
-    return extras
-
-
-def _typed_extra(values: pl.Series) -> pl.Series:
-    if values.dtype == pl.Boolean:
-        return values
-    if values.dtype.is_integer():
-        return values.cast(pl.Int64)
-    if values.dtype.is_numeric():
-        return values.cast(pl.Float64)
-    return _clean_text(values).cast(pl.Categorical)
-
-
-def _drop_outcome_proxies(
-    extras: dict[str, tuple[str, pl.Series]], core: dict[str, pl.Series], spec: CohortSpec, report: IngestReport
-) -> dict[str, tuple[str, pl.Series]]:
-    """Extras that restate the outcome: dropped and reported, unless the spec keeps them."""
-    by_source = {source: values for source, values in extras.values()}
-    found = find_outcome_proxies(by_source, core["vital_status_event"], core["survival_months"])
-    report.outcome_proxies.update(found)
-    kept = {c for c in found if spec.keeps_proxy(c)}
-    report.outcome_proxies_kept = bool(found) and kept == set(found)
-    return {name: (source, values) for name, (source, values) in extras.items() if source not in set(found) - kept}
-
-
-def _oncotree_extras(codes: pl.Series, report: IngestReport, taken: set[str]) -> dict[str, tuple[str, pl.Series]]:
-    """Main type and tissue of the curated OncoTree table; unknown codes counted in the report."""
-    known = oncotree_codes()
-    present = codes.drop_nulls().cast(pl.String)
-    if present.len() == 0:
-        return {}
-    unknown = present.filter(~present.is_in(list(known))).value_counts()
-    report.unknown_cancer_codes.update(dict(unknown.iter_rows()))
-    text = codes.cast(pl.String)
-    out = {}
-    for index, name in enumerate(("oncotree_main_type", "oncotree_tissue")):
-        if name in taken:
-            continue
-        lookup = {code: pair[index] for code, pair in known.items()}
-        values = text.replace_strict(lookup, default=None, return_dtype=pl.String).cast(pl.Categorical)
-        out[name] = (name, values.alias(name))
-    return out

@@ -14,8 +14,8 @@ from functools import cache
 import polars as pl
 
 from pipeline.cohorts.identifiers import snake_case
-from pipeline.cohorts.vocabulary import load
 from pipeline.schema import DAYS_PER_MONTH
+from pipeline.vocabularies import load
 
 MIN_ROWS = 20  # value tests need this many rows with both outcomes
 MIN_DEATHS = 5

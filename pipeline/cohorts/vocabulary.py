@@ -2,7 +2,8 @@
 
 Every label is compared in lower case with blanks collapsed. A vocabulary has exact
 ``labels``, optional regex ``patterns`` (full match, in order) and ``missing`` labels that mean
-"no value". The global missing-value tokens live in ``missing.yaml``.
+"no value". The global missing-value tokens live in ``missing.yaml``; the files are read by
+:mod:`pipeline.vocabularies`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
-VOCABULARY_DIR = Path(__file__).resolve().parent / "vocabularies"
+from pipeline.vocabularies import load
 
 # schema column -> vocabulary file
 COLUMN_VOCABULARIES: dict[str, str] = {
@@ -37,18 +36,6 @@ COLUMN_VOCABULARIES: dict[str, str] = {
 def normalize_label(text: pl.Series) -> pl.Series:
     """Lower case, surrounding blanks stripped, inner blanks collapsed."""
     return text.cast(pl.String).str.strip_chars().str.to_lowercase().str.replace_all(r"\s+", " ")
-
-
-@cache
-def load(name: str) -> dict[str, Any]:
-    """The parsed vocabulary file ``vocabularies/<name>.yaml``."""
-    return yaml.safe_load((VOCABULARY_DIR / f"{name}.yaml").read_text()) or {}
-
-
-@cache
-def missing_tokens() -> frozenset[str]:
-    """Normalized missing-value tokens (``missing.yaml``)."""
-    return frozenset(" ".join(str(t).lower().split()) for t in load("missing")["tokens"])
 
 
 @dataclass(frozen=True)
@@ -96,18 +83,6 @@ def vocabulary(column: str) -> Vocabulary | None:
         labels = {**{code.lower(): code for code in raw["codes"]}, **labels, **projects}
     patterns = tuple((re.compile(p), v) for p, v in raw.get("patterns") or ())
     return Vocabulary(name, labels, patterns, frozenset(norm(m) for m in raw.get("missing") or ()))
-
-
-@cache
-def oncotree_codes() -> dict[str, tuple[str, str]]:
-    """Curated OncoTree codes -> (main type, tissue)."""
-    return {code: (main, tissue) for code, (main, tissue) in load("oncotree")["codes"].items()}
-
-
-@cache
-def oncotree_code_pattern() -> str:
-    """Regex of a well-formed OncoTree code."""
-    return load("oncotree")["code_pattern"]
 
 
 def msisensor_cutoffs() -> tuple[float, float]:

@@ -23,22 +23,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from pipeline.evaluation.data import CohortData
 from pipeline.evaluation.errors import ModelError
 from pipeline.evaluation.tasks import BINARY, MULTICLASS, SURVIVAL, Task, labels_for, model_input, task_rows
 
 REFERENCE_PREFIX = "reference:"
 PROBABILITY_TOLERANCE = 1e-3
-
-
-@dataclass(frozen=True)
-class CohortData:
-    """What a model may learn from: one cohort's training split and its protected attributes."""
-
-    cohort: str
-    train: pl.DataFrame
-    protected: tuple[str, ...]
-    seed: int = 0
-    proxy_nmi: float = 0.5
 
 
 @dataclass(frozen=True)

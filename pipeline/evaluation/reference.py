@@ -24,7 +24,7 @@ import polars as pl
 from lifelines import CoxPHFitter
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.evaluation.models import CohortData
+from pipeline.evaluation.data import CohortData
 from pipeline.evaluation.tasks import (
     BINARY,
     SURVIVAL,

@@ -22,10 +22,11 @@ import polars as pl
 from pipeline.evaluation.adversarial import adversarial_search, domains, most_sensitive_bases
 from pipeline.evaluation.config import EvaluationConfig, load_evaluation_config
 from pipeline.evaluation.counterfactual import Decisions, counterfactual_scores, twin_pairs
+from pipeline.evaluation.data import CohortData
 from pipeline.evaluation.energy import Emissions, track_emissions
 from pipeline.evaluation.errors import EvaluationError
 from pipeline.evaluation.findings import judge
-from pipeline.evaluation.models import CohortData, LoadedModel, load_model, predict
+from pipeline.evaluation.models import LoadedModel, load_model, predict
 from pipeline.evaluation.performance import Scored, headline, performance
 from pipeline.evaluation.stats import RiskToSurvival
 from pipeline.evaluation.stress_cells import stress_scores
@@ -38,12 +39,11 @@ from pipeline.evaluation.tasks import (
     binary_labels,
     class_labels,
     cohort_tasks,
-    protected_attributes,
     survival_outcome,
     task_rows,
 )
-from pipeline.release.references import find_references
-from pipeline.release.verify import load_manifest, verify_release
+from pipeline.release.references import check_release
+from pipeline.release.tasks import protected_attributes
 from pipeline.rules import Rule, load_rules
 from pipeline.stress.tags import EDGE_CASE, UPSAMPLE
 from pipeline.warehouse import Warehouse
@@ -84,20 +84,15 @@ class ReleaseCohort:
 
 def open_release(directory: Path | str, store: Warehouse | None = None) -> tuple[dict[str, Any], str]:
     """The manifest of a release that verifies (every file, and the manifest against its references)."""
-    directory = Path(directory)
-    loaded = load_manifest(directory)
-    problems = verify_release(directory)
-    for reference in find_references(directory, loaded.version, store if store and store.path.exists() else None):
-        if reference.sha256 != loaded.sha256:
-            problems.append(f"manifest.json: sha256 {loaded.sha256} does not match {reference.sha256} recorded in "
-                            f"{reference.source} (edited)")  # fmt: skip
+    checked = check_release(directory, store)
+    problems = checked.problems
     if problems:
         raise EvaluationError(
             f"release {directory} does not verify, so nothing was scored: "
             + "; ".join(problems[:5])
             + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         )
-    return loaded.data, loaded.sha256
+    return checked.manifest, checked.sha256
 
 
 def read_cohorts(directory: Path, manifest: dict[str, Any], names: Sequence[str] | None) -> list[ReleaseCohort]:

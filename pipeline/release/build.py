@@ -20,11 +20,11 @@ from typing import Any
 import polars as pl
 from filelock import FileLock
 
-from pipeline.evaluation.tasks import declare_tasks, protected_attributes
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.io import write_bytes_atomic, write_parquet_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
+from pipeline.release.tasks import declare_tasks, protected_attributes
 from pipeline.split import split_cohort
 from pipeline.validation.gates import describe_failures
 from pipeline.validation.plots import pair_gap_png, representation_png

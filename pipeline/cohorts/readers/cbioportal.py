@@ -21,9 +21,9 @@ import polars as pl
 
 from pipeline.cohorts.readers.text import ROW, infer_numbers, read_text_table, type_columns
 from pipeline.cohorts.report import IngestReport
-from pipeline.cohorts.vocabulary import load
 from pipeline.errors import CohortDataError
 from pipeline.schema import DEFAULT_ACTIONABLE_PANEL, genomic_variant_column
+from pipeline.vocabularies import load
 
 NON_SILENT_CLASSES: tuple[str, ...] = tuple(load("maf")["non_silent"])
 MAF_CLASSES: frozenset[str] = frozenset([*NON_SILENT_CLASSES, *load("maf")["other"]])

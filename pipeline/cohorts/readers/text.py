@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.cohorts.report import IngestReport
-from pipeline.cohorts.vocabulary import missing_tokens
 from pipeline.errors import CohortDataError
+from pipeline.vocabularies import missing_tokens
 
 ROW = "__row"
 CLINICAL_TYPES = ("STRING", "NUMBER", "BOOLEAN")

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.cohorts.harmonize import harmonize
 from pipeline.cohorts.spec import CohortSpec
-from pipeline.cohorts.vocabulary import VOCABULARY_DIR, load, missing_tokens
+from pipeline.vocabularies import VOCABULARY_DIR, load, missing_tokens
 from tests.conftest import schema_named_frame
 
 

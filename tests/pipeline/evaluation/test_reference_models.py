@@ -70,7 +70,7 @@ def test_output_contract(evaluations) -> None:
 def test_the_fair_model_sees_no_protected_attribute_or_proxy(release_dir) -> None:
     import polars as pl
 
-    from pipeline.evaluation.models import CohortData
+    from pipeline.evaluation.data import CohortData
     from pipeline.evaluation.reference import reference_model
     from pipeline.evaluation.tasks import cohort_tasks
 

@@ -12,7 +12,8 @@ import pytest
 from pipeline.evaluation.config import load_evaluation_config
 from pipeline.evaluation.errors import EvaluationError
 from pipeline.evaluation.registry import load_models_registry
-from pipeline.evaluation.tasks import cohort_tasks, declare_tasks, mortality_labels
+from pipeline.evaluation.tasks import cohort_tasks
+from pipeline.release.tasks import declare_tasks, mortality_labels
 
 
 def test_manifest_declares_tasks_and_protected_attributes(release_dir: Path) -> None:
