@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline.settings import quiet_environment
+
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "bench" / "results"
 CONFIGURATIONS = {  # name -> (runs at once, threads per run: None = the budget)
@@ -73,7 +75,9 @@ def measure(name: str, synthesizers: list[str]) -> dict[str, object]:
         home = Path(work) / "dagster"
         home.mkdir()
         shutil.copyfile(PROJECT / "config" / "dagster.yaml", home / "dagster.yaml")
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS") and k != "ONCOBENCH_THREADS"}
+        # telemetry off, and the thread settings left to the configuration
+        env = {k: v for k, v in quiet_environment().items() if not k.endswith("_NUM_THREADS")}
+        env.pop("ONCOBENCH_THREADS", None)
         env |= {"DAGSTER_HOME": str(home), "ONCOBENCH_DATA_DIR": str(Path(work) / "data"),
                 "ONCOBENCH_CONCURRENT_RUNS": str(runs), "ONCOBENCH_SALT_FILE": str(Path(work) / "salt")}  # fmt: skip
         if threads == "cores":

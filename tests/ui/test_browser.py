@@ -10,7 +10,6 @@ partition with the run succeeded, and a plot.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -26,6 +25,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 
+from pipeline.settings import quiet_environment
 from pipeline.validation.gates import ANONYMETER_METRICS, DEFAULT_CONFIG
 from tests.assets.conftest import FAST_SYNTHESIS
 
@@ -130,7 +130,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         with log.open("wb") as out:  # started first: it loads the code location while the runs run
             server = subprocess.Popen(
                 [*command, "-h", "127.0.0.1", "-p", str(port)],
-                cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT, env=quiet_environment(), stdout=out, stderr=subprocess.STDOUT,  # no telemetry
             )  # fmt: skip
         try:
             backfill_id, runs, asset_keys = _run_lineage(tmp)

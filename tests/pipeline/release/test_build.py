@@ -84,19 +84,27 @@ def test_one_changed_byte_fails_verify_naming_the_file(tmp_path: Path, colon_row
     ]
 
 
-def _slow_release(root: str) -> None:
+def _stopped_release(root: str) -> None:
+    """Build a release that stops after its first file, says so in ``root/at-first-file``, and waits to be killed."""
     rows = pl.read_parquet(Path(root) / "rows.parquet")
-    build_release(Path(root), [candidate(rows, "good")], _options(), on_file=lambda _: time.sleep(5))
+
+    def stop(path: Path) -> None:
+        (Path(root) / "at-first-file").write_text(str(path))
+        while True:
+            time.sleep(3600)
+
+    build_release(Path(root), [candidate(rows, "good")], _options(), on_file=stop)
 
 
 def test_a_killed_release_leaves_no_version_directory(tmp_path: Path, colon_rows) -> None:
     colon_rows.write_parquet(tmp_path / "rows.parquet")
-    process = multiprocessing.get_context("spawn").Process(target=_slow_release, args=(str(tmp_path),))
+    process = multiprocessing.get_context("spawn").Process(target=_stopped_release, args=(str(tmp_path),))
     process.start()
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.startswith(PARTIAL_PREFIX) for p in tmp_path.iterdir()):
-        time.sleep(0.1)
-    time.sleep(1.0)  # inside the first slow file write
+    deadline = time.monotonic() + 300
+    while not (tmp_path / "at-first-file").exists():  # the first file is written, the others not yet
+        assert process.is_alive(), f"the build ended (exit code {process.exitcode}) before its first file"
+        assert time.monotonic() < deadline, "the build wrote no file in 300s"
+        time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.join()
     assert not (tmp_path / "1.0.0").exists()

@@ -133,9 +133,9 @@ def test_stale_dvc_locks_of_killed_or_zombie_processes_are_cleared(tmp_path: Pat
     lock_dir = tmp_path / ".dvc" / "tmp"
     lock_dir.mkdir(parents=True)
     zombie = subprocess.Popen(["true"])  # exits at once and stays a zombie until waited for
-    for _ in range(100):
-        if _status(zombie.pid) == "zombie":
-            break
+    deadline = time.monotonic() + 60
+    while _status(zombie.pid) != "zombie":
+        assert time.monotonic() < deadline, f"`true` (PID {zombie.pid}) is still {_status(zombie.pid)} after 60s"
         time.sleep(0.05)
     live = {"pid": os.getpid(), "cmd": "dvc status"}
     (lock_dir / "rwlock").write_text(

@@ -2,16 +2,19 @@
 
 Every step (build, record, audit, dvc add, dvc push) is interrupted once: by an injected failure
 after its effect and before the journal records it, and by a real SIGKILL of the process (right
-after the folder is renamed into place, and in the middle of `dvc add`). The rerun completes
-exactly the missing steps; `oncobench list` shows the release incomplete until then.
+after the folder is renamed into place, and in the middle of `dvc add`, while it holds its DVC
+lock). The rerun completes exactly the missing steps; `oncobench list` shows the release
+incomplete until then. The kills happen at points the test controls, never on a timer.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
-import threading
+import sys
+import time
 from pathlib import Path
 
 import polars as pl
@@ -88,27 +91,77 @@ def test_a_crash_after_any_step_is_completed_by_the_next_run(repo: Path, colon_r
     _assert_published(repo)
 
 
-def _killed_publish(repo: str, rows: str, kill_at: str) -> None:
-    os.setpgrp()  # so the kill takes `dvc add` with it
+# Run as `python <this script> <marker> add ...` instead of `python -m dvc add ...`: `dvc add` as
+# usual until it holds its DVC write lock on the release, then it writes its PID to <marker> and
+# waits to be killed, so the test kills it in the middle of `dvc add` whatever the machine's speed.
+DVC_ADD_HELD_MID_WAY = """\
+import contextlib, os, sys, time
+from pathlib import Path
+
+import dvc.rwlock
+from dvc.cli import main
+
+marker, acquire = Path(sys.argv.pop(1)), dvc.rwlock.rwlock
+
+
+@contextlib.contextmanager
+def rwlock(tmp_dir, fs, cmd, read, write, hardlink):
+    with acquire(tmp_dir, fs, cmd, read, write, hardlink):
+        if write:
+            marker.with_suffix(".tmp").write_text(str(os.getpid()))
+            os.replace(marker.with_suffix(".tmp"), marker)
+            while True:
+                time.sleep(3600)
+        yield
+
+
+dvc.rwlock.rwlock = rwlock
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _killed_publish(repo: str, rows: str, kill_at: str, hook: str, marker: str) -> None:
+    os.setpgrp()  # the test kills this process group: `dvc add` goes with it
 
     def kill(step: str) -> None:
         if step == kill_at == "build":
             os.kill(os.getpid(), signal.SIGKILL)  # right after the rename, before anything is recorded
-        if step == kill_at == "audit":  # the next step is `dvc add`: kill the group while it runs
-            threading.Timer(0.8, os.killpg, (0, signal.SIGKILL)).start()
 
+    if kill_at == "audit":  # the next step is `dvc add`: it stops mid-way and the test kills the group
+        from pipeline.release import dvc
+
+        command = dvc._dvc
+        dvc._dvc = lambda *args: [sys.executable, hook, marker, *args] if args[0] == "add" else command(*args)
     _publish(Path(repo), pl.read_parquet(rows), after_step=kill)
+
+
+def _wait_for(marker: Path, process: multiprocessing.Process, seconds: float = 300) -> str:
+    """The content of ``marker`` once written; fail if ``process`` ends first or nothing comes in ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not marker.exists():
+        assert process.is_alive(), f"the release ended (exit code {process.exitcode}) before {marker.name}"
+        assert time.monotonic() < deadline, f"no {marker.name} after {seconds}s"
+        time.sleep(0.05)
+    return marker.read_text()
 
 
 @pytest.mark.parametrize("kill_at", ["build", "audit"], ids=["after the rename", "during dvc add"])
 def test_a_killed_release_is_completed_by_the_next_run(repo: Path, tmp_path: Path, colon_rows, kill_at: str) -> None:
     colon_rows.write_parquet(tmp_path / "rows.parquet")
+    hook, marker = tmp_path / "dvc_add_held.py", tmp_path / "dvc_add.pid"
+    hook.write_text(DVC_ADD_HELD_MID_WAY)
     process = multiprocessing.get_context("spawn").Process(
-        target=_killed_publish, args=(str(repo), str(tmp_path / "rows.parquet"), kill_at)
+        target=_killed_publish, args=(str(repo), str(tmp_path / "rows.parquet"), kill_at, str(hook), str(marker))
     )
     process.start()
+    if kill_at == "audit":
+        dvc_pid = int(_wait_for(marker, process))  # `dvc add` holds its lock on the release now
+        os.killpg(process.pid, signal.SIGKILL)
     process.join(180)
     assert process.exitcode == -signal.SIGKILL
+    if kill_at == "audit":  # killed mid-way: its lock stays behind, for the next run to clear
+        lock = json.loads((repo / ".dvc" / "tmp" / "rwlock").read_text())
+        assert dvc_pid in [info["pid"] for info in lock["write"].values()]
     assert (repo / "data" / "releases" / "1.0.0" / "manifest.json").exists()
     missing = STEPS if kill_at == "build" else ("dvc_add", "dvc_push")
     assert _status(repo) == "incomplete: missing " + ", ".join(missing)
