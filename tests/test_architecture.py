@@ -119,3 +119,45 @@ def test_settings_follow_the_environment_and_overrides_win(tmp_path: Path) -> No
     assert settings.model_key_path.parent == tmp_path / "oncobench" / "keys"
     with pytest.raises(TypeError, match="unknown settings"):
         Settings.from_environment(environ, evaluaton=tmp_path)
+
+
+def _pipeline_imports() -> dict[str, set[str]]:
+    """Module -> the pipeline modules it imports (anywhere in the file, function-level imports too)."""
+    import ast
+
+    modules = {}
+    for path in (PROJECT_ROOT / "pipeline").rglob("*.py"):
+        parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                candidates = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                candidates = [a.name for a in node.names]
+            else:
+                continue
+            imported |= {c for c in candidates if c in modules and c != name}
+        graph[name] = {m for m in imported if not name.startswith(m + ".") and m != "pipeline"}
+    return graph
+
+
+def test_pipeline_modules_import_each_other_without_circles() -> None:
+    import graphlib
+
+    try:
+        tuple(graphlib.TopologicalSorter(_pipeline_imports()).static_order())
+    except graphlib.CycleError as cycle:
+        pytest.fail(f"import circle: {' -> '.join(cycle.args[1])}")
+
+
+def test_no_pipeline_module_exceeds_400_lines() -> None:
+    long = {
+        str(path.relative_to(PROJECT_ROOT)): n
+        for path in (PROJECT_ROOT / "pipeline").rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}
