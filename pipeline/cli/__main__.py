@@ -1,0 +1,8 @@
+"""``python -m pipeline.cli``: the ``oncobench`` command."""
+
+import sys
+
+from pipeline.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

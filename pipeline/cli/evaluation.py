@@ -1,0 +1,89 @@
+"""Commands for model builders: ``evaluate`` a model on a release task, and the ``leaderboard``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.cli.guards import check_output, open_warehouse, step_printer
+from pipeline.errors import OncoBenchError
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.evaluation.config import load_evaluation_config
+    from pipeline.evaluation.records import record_evaluation
+    from pipeline.evaluation.report import write_report
+    from pipeline.evaluation.stage import evaluate_release
+    from pipeline.io import write_text_atomic
+    from pipeline.rules import load_rules
+
+    if args.out:
+        check_output(args.out, "--out")
+    if args.report and args.report.exists() and not args.report.is_dir():
+        raise OncoBenchError(f"--report {args.report} is a file; give a folder")
+    store = open_warehouse(args)
+    evaluation = evaluate_release(
+        args.release, args.model, args.task, cohorts=args.cohort,
+        config=load_evaluation_config(args.config or args.settings.evaluation),
+        rules=load_rules(args.rules or args.settings.rules), store=store,
+        progress=step_printer,
+    )  # fmt: skip
+    result = evaluation.result  # complete and checked: only now is anything written or recorded
+    if args.out:
+        write_text_atomic(json.dumps(result, indent=2) + "\n", args.out)
+    if args.report:
+        print(f"report -> {write_report(result, args.report)} (and report.html)")
+    entry = record_evaluation(store, evaluation)
+    print(f"{result['model']['name']} on release {result['release']}, task {result['task']} "
+          f"(fingerprint {result['model']['fingerprint'][:12]}, audit entry {entry['seq']})")  # fmt: skip
+    for cohort, block in result["cohorts"].items():
+        task = evaluation.tasks[cohort]
+        score = block["performance"][task.target]
+        print(f"  {cohort}: {task.target} {score['value']:.3f} [{score['ci_low']:.3f}, {score['ci_high']:.3f}] "
+              f"(n={score['n']})")  # fmt: skip
+        for e in block["counterfactual"]:
+            print(f"    flip rate {e['attribute']} ({e['mode']}): {e['flip_rate']:.3f} "
+                  f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}] over {e['pairs']} pairs")  # fmt: skip
+        failed = [f["id"] for f in block["findings"] if not f["passed"]]
+        print(f"    findings: {', '.join(failed) or 'none'}")
+    energy = evaluation.emissions
+    if energy.kwh is not None:
+        print(f"  energy: {energy.kwh * 1000:.3f} Wh, {energy.kg_co2e * 1000:.3f} g CO2e ({energy.country} grid, "
+              f"{energy.seconds:.0f} s; codecarbon, offline)")  # fmt: skip
+    if args.out:
+        print(f"result -> {args.out}")
+    return 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from pipeline.evaluation.records import leaderboard
+
+    table = leaderboard(open_warehouse(args), args.release, args.task)
+    with pl.Config(fmt_str_lengths=60):
+        print(table if table.height else "no evaluations recorded yet (run `oncobench evaluate`)")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``evaluate`` and ``leaderboard`` to the subcommands."""
+    evaluate = commands.add_parser("evaluate", help="score a model on a release task (exit 2 on a bad model)")
+    evaluate.add_argument("release", type=Path, help="release folder (verified before anything is scored)")
+    evaluate.add_argument("--model", required=True, help="MODULE:OBJECT, path/to/file.py:OBJECT, reference:fair|biased")
+    evaluate.add_argument("--task", required=True, help="mortality_12m, overall_survival, treatment (as declared)")
+    evaluate.add_argument("--cohort", nargs="+", default=None, help="cohorts to score (default: every one with TASK)")
+    evaluate.add_argument("--report", type=Path, default=None, help="folder for report.md, report.html and plots")
+    evaluate.add_argument("--out", type=Path, default=None, help="the result as JSON (the output contract)")
+    evaluate.add_argument("--config", type=Path, default=None, help="settings and findings (config/evaluation.yaml)")
+    evaluate.add_argument("--rules", type=Path, default=None, help="plausibility rules of the adversarial search")
+    evaluate.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    board = commands.add_parser("leaderboard", help="recorded evaluations, best model first (DuckDB)")
+    board.add_argument("--release", default=None, help="one release version")
+    board.add_argument("--task", default=None, help="one task")
+    board.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
+    board.set_defaults(handler=_cmd_leaderboard)
