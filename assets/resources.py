@@ -16,7 +16,7 @@ import polars as pl
 
 from assets.partitions import cached_registry
 from pipeline.cohorts.registry import CohortRegistry
-from pipeline.io import write_parquet_atomic, write_text_atomic
+from pipeline.io import partition_file, write_parquet_atomic, write_text_atomic
 from pipeline.release.settings import ReleaseSettings, load_release_settings
 from pipeline.rules import Rule, load_rules
 from pipeline.settings import ROOT
@@ -109,8 +109,7 @@ class _PartitionFileIOManager(dg.ConfigurableIOManager):
     suffix: str = "parquet"
 
     def _file(self, asset_key: dg.AssetKey, partition: str) -> Path:
-        name = partition.replace("|", "__")
-        return Path(self.base_dir, *asset_key.path) / f"{name}.{self.suffix}"
+        return partition_file(Path(self.base_dir, *asset_key.path[:-1]), asset_key.path[-1], partition, self.suffix)
 
     def _output_path(self, context: dg.OutputContext) -> Path:
         partition = context.asset_partition_key if context.has_asset_partitions else "all"

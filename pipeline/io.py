@@ -87,3 +87,9 @@ def write_bytes_atomic(data: bytes, path: Path | str) -> Path:
 def write_text_atomic(text: str, path: Path | str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically (mode 0644)."""
     return write_bytes_atomic(text.encode("utf-8"), path)
+
+
+def partition_file(base_dir: Path | str, asset: str, partition: str, suffix: str) -> Path:
+    """Where one asset partition is stored: ``<base_dir>/<asset>/<partition>.<suffix>``, with the
+    ``|`` of a ``cohort|synthesizer`` key written as ``__`` (the Dagster IO managers and the CLI agree here)."""
+    return Path(base_dir, asset) / f"{partition.replace('|', '__')}.{suffix}"

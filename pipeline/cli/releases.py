@@ -9,13 +9,13 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import io
 from pipeline.cli.guards import open_warehouse, registry_file, report
 from pipeline.errors import OncoBenchError
 
-# The files the Dagster IO managers write, per ``release_candidates`` argument: (folder under the data
-# directory, asset, one per ``cohort|synthesizer`` rather than per cohort, suffix). See
-# ``assets.resources._PartitionFileIOManager``: ``<base_dir>/<asset>/<partition>.<suffix>`` with ``|``
-# written as ``__``; models live under ``models/``, everything else under ``assets/``.
+# The files the Dagster IO managers write (``pipeline.io.partition_file``), per ``release_candidates``
+# argument: (folder under the data directory, asset, one per ``cohort|synthesizer`` rather than per
+# cohort, suffix); models live under ``models/``, everything else under ``assets/``.
 PARTITION_FILES = {
     "harmonized": ("assets", "harmonized_cohort", False, "parquet"),
     "models": ("models", "synthesizer_model", True, "pkl"),
@@ -39,7 +39,7 @@ class MaterializedDataError(OncoBenchError):
 def partition_file(data_dir: Path, argument: str, partition: str) -> Path:
     """Where the IO manager stored ``partition`` (``cohort`` or ``cohort|synthesizer``) of an input."""
     folder, asset, _, suffix = PARTITION_FILES[argument]
-    return Path(data_dir, folder, asset) / f"{partition.replace('|', '__')}.{suffix}"
+    return io.partition_file(Path(data_dir, folder), asset, partition, suffix)
 
 
 def expected_partitions(cohorts: list[str], synthesizer: str) -> dict[str, list[str]]:
