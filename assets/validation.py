@@ -5,7 +5,7 @@ import polars as pl
 
 from assets.metadata import png, readable, table
 from assets.partitions import model_partitions
-from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
+from assets.resources import CohortRegistryResource, RulesResource, ValidationConfigResource, WarehouseResource
 from pipeline import audit
 from pipeline.validation.columns import column_kinds
 from pipeline.validation.plots import km_overlay_png, marginals_png, pair_gap_png, representation_png
@@ -17,7 +17,9 @@ ARM_COLUMN = "cancer_related_medication"
 
 
 GATES_CHECK = "passes_release_gates"
-GATE_COLUMNS = ("metric", "target", "value", "threshold", "bound", "passed", "judged", "family")
+GATE_COLUMNS = (
+    "metric", "target", "verdict", "value", "threshold", "bound", "blocking", "ci_lower", "ci_upper", "family",
+)  # fmt: skip
 
 
 @dg.asset(
@@ -38,6 +40,7 @@ def validation_metrics(
     context: dg.AssetExecutionContext,
     registry: CohortRegistryResource,
     validation_config: ValidationConfigResource,
+    rules: RulesResource,
     warehouse: WarehouseResource,
     training_cohort: pl.DataFrame,
     holdout_cohort: pl.DataFrame,
@@ -59,6 +62,7 @@ def validation_metrics(
         cohort=cohort,
         synthesizer=synthesizer,
         run_id=context.run_id,
+        rules=rules.load(),
         progress=lambda step: context.log.info(f"{cohort}/{synthesizer}: {step}"),
     )
     frame, version = result.table, result.config.version
@@ -75,8 +79,8 @@ def validation_metrics(
         context.log.warning(f"{cohort}/{synthesizer}: gate failed: {line}")
     kinds = column_kinds(training_cohort, synthetic_cohort)
     group = ARM_COLUMN if ARM_COLUMN in kinds.categorical else None
-    # failed gates first, the columns that decide first: readable without scrolling
-    gates = table(result.gates.sort("passed"), first=GATE_COLUMNS)
+    # blocking gates first, then inconclusive ones, the columns that decide first: readable without scrolling
+    gates = table(result.gates.sort("blocking", "passed", descending=[True, False]), first=GATE_COLUMNS)
     scores = {k: v for k, v in headline_scores(frame).items() if v is not None and k != "gates_passed"}
     return dg.MaterializeResult(
         value=frame,
@@ -84,6 +88,8 @@ def validation_metrics(
             {
                 "gates_passed": result.passed,
                 "failed_gates": dg.MetadataValue.json(result.failures),
+                "inconclusive_gates": dg.MetadataValue.json(result.inconclusive),
+                "verdicts": dg.MetadataValue.json(result.verdicts),
                 # plots near the top, where the partition's metadata is looked at
                 "kaplan_meier": png(km_overlay_png(holdout_cohort, synthetic_cohort, group), "Kaplan-Meier overlay"),
                 "marginals": png(marginals_png(holdout_cohort, synthetic_cohort, kinds), "marginals real vs synthetic"),
@@ -105,6 +111,8 @@ def validation_metrics(
                 metadata={
                     "config_version": version,
                     "failed_gates": dg.MetadataValue.json(result.failures),
+                    "inconclusive_gates": dg.MetadataValue.json(result.inconclusive),
+                    "verdicts": dg.MetadataValue.json(result.verdicts),
                     "gates": gates,
                 },
             )

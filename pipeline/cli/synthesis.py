@@ -62,6 +62,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from pipeline.harmonized import read_harmonized
     from pipeline.io import write_parquet_atomic
+    from pipeline.rules import load_rules
     from pipeline.split import split_cohort
     from pipeline.validation.gates import load_validation_config
     from pipeline.validation.suite import headline_scores, validate_cohort
@@ -91,6 +92,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             cohort=cohort,
             synthesizer=args.synthesizer,
             run_id="cli",
+            rules=load_rules(args.settings.rules),
             progress=advance,
         )
     table = result.table
@@ -98,7 +100,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     scores = headline_scores(table)
     print(f"{cohort}: {table.height} metrics -> {args.out} (gates: {config.path}, version {config.version})")
     print("  " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if v is not None and k != "gates_passed"))
-    return report(f"{cohort} gates", result.failures, f"all {result.gates.height} gated values within bounds")
+    for line in result.inconclusive:  # listed, never silently passed
+        print(f"  inconclusive: {line}")
+    return report(f"{cohort} gates", result.failures, result.verdict().splitlines()[0])
 
 
 def _cmd_stress(args: argparse.Namespace) -> int:

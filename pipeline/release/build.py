@@ -26,9 +26,9 @@ from pipeline.release.datasheet import datasheet_html, datasheet_markdown
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
 from pipeline.release.tasks import declare_tasks, protected_attributes
 from pipeline.split import split_cohort
-from pipeline.validation.gates import describe_failures
 from pipeline.validation.plots import pair_gap_png, representation_png
 from pipeline.validation.suite import headline_scores
+from pipeline.validation.verdicts import describe_failures
 
 PARTIAL_PREFIX = ".partial-"
 
@@ -112,7 +112,10 @@ def _check_complete(candidates: list[CohortCandidate]) -> None:
 
 
 def _gates(metrics: pl.DataFrame) -> list[dict[str, Any]]:
-    columns = ("family", "metric", "target", "value", "noise_floor", "judged", "rows", "threshold", "bound", "passed")
+    columns = (
+        "family", "metric", "target", "value", "noise_floor", "ci_lower", "ci_upper", "judged", "rows",
+        "threshold", "bound", "p_value", "verdict", "blocking", "passed",
+    )  # fmt: skip
     return [{k: row.get(k) for k in columns} for row in metrics.filter(pl.col("gate")).iter_rows(named=True)]
 
 

@@ -19,6 +19,7 @@ import polars as pl
 from pipeline.dtypes import is_categorical
 from pipeline.schema import CORE_BY_NAME, IDENTITY_COLUMNS
 from pipeline.synthesis.errors import ConditionError, SynthesisError
+from pipeline.synthesis.follow_up import censor_beyond_follow_up, follow_up_limits
 
 MIN_TRAINING_ROWS = 50
 # text columns with more distinct values than this are free text or identifiers, never categories
@@ -87,6 +88,7 @@ class Synthesizer(ABC):
         self.report: TrainingReport | None = None
         self._support: dict[str, set[str]] = {}
         self._cohort: str | None = None
+        self._follow_up: tuple[float, float] | None = None
 
     # -- public interface -------------------------------------------------------------------
     def fit(self, frame: pl.DataFrame, *, seed: int, progress: ProgressCallback | None = None) -> Synthesizer:
@@ -108,6 +110,7 @@ class Synthesizer(ABC):
             c: set(training.get_column(c).drop_nulls().cast(pl.String).unique().to_list())
             for c in self.categorical_columns
         }
+        self._follow_up = follow_up_limits(frame)
         seed_everything(seed)
         started = time.perf_counter()
         history = self._fit(training, seed=seed, progress=progress)
@@ -228,6 +231,7 @@ class Synthesizer(ABC):
             columns[name] = values.alias(name)
             repaired[name] = bad | out_of_range
         frame = pl.DataFrame(columns).select(list(self.schema.names()))
+        frame, _ = censor_beyond_follow_up(frame, getattr(self, "_follow_up", None))  # models saved before it: none
         flags = pl.DataFrame(repaired) if repaired else pl.DataFrame({"_": [False] * n})
         any_repaired = flags.select(pl.any_horizontal(pl.all())).to_series()
         report = SampleReport(

@@ -15,6 +15,7 @@ from fairlearn.metrics import demographic_parity_difference, equalized_odds_diff
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.columns import ColumnKinds
 from pipeline.validation.fidelity import column_shapes
+from pipeline.validation.intervals import share_ratio_interval
 from pipeline.validation.metrics import Metric
 from pipeline.validation.utility import HoldoutPredictions
 
@@ -39,11 +40,15 @@ def representation(
             real_share=pl.col("n") / real_counts["n"].sum(),
             synthetic_share=pl.col("m") / max(synthetic_counts["m"].sum(), 1),
         ).sort(column)
-        ratios = []
-        for level, real_share, synthetic_share in shares.select(column, "real_share", "synthetic_share").iter_rows():
+        ratios, real_total, synthetic_total = [], real_counts["n"].sum(), max(synthetic_counts["m"].sum(), 1)
+        for level, n, m, real_share, synthetic_share in shares.select(
+            column, "n", "m", "real_share", "synthetic_share"
+        ).iter_rows():
             ratio = synthetic_share / real_share
             ratios.append(ratio)
-            metrics.append(Metric(FAMILY, "representation_ratio", ratio, f"{column}={level}", baseline=real_share))
+            low, high = share_ratio_interval(m, synthetic_total, n, real_total)
+            target, rows = f"{column}={level}", min(n, synthetic_total)
+            metrics.append(Metric(FAMILY, "representation_ratio", ratio, target, real_share, low, high, rows))
         if ratios:
             metrics.append(Metric(FAMILY, "worst_representation_ratio", min(ratios), column))
     return metrics

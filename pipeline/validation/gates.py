@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import yaml
 
 from pipeline.errors import OncoBenchError
@@ -33,7 +32,8 @@ class ValidationSettings:
     min_subgroup_rows: int = 30
     min_representation_rows: int = 10
     anonymeter_attacks: int = 300
-    min_gate_rows: int = 100  # fewest rows behind a gated value unless its gate says otherwise
+    min_gate_rows: int = 30  # fewest rows behind a gated value unless its gate says otherwise
+    family_alpha: float = 0.05  # chance that the gates withhold a synthesizer meeting every bound (Holm)
     noise_floor: bool = True  # also score real holdout patients against training (the best possible)
 
 
@@ -45,9 +45,10 @@ ANONYMETER_METRICS = ("singling_out_risk", "linkability_risk", "inference_risk")
 class Gate:
     """A bound on every row of one metric: ``value <= threshold`` (max) or ``>=`` (min).
 
-    A gate judges only with evidence: a row backed by fewer than ``min_rows`` rows fails as
-    "not enough rows", and a ``pessimistic`` gate (the default for privacy) compares the end of
-    the 95% interval that is worse for the patients (the upper end of a ``max`` bound).
+    A gate judges only with evidence (:mod:`pipeline.validation.verdicts`): pass, fail or
+    inconclusive. A row backed by fewer than ``min_rows`` rows is inconclusive, and a
+    ``pessimistic`` gate (the default for privacy) passes only when the end of its one-sided 95%
+    interval that is worse for the patients lies within the bound.
     """
 
     family: str
@@ -174,58 +175,3 @@ def _check_anonymeter_gates(config: ValidationConfig, path: Path) -> None:
             f"{path}: settings.anonymeter_attacks is {attacks}, fewer than the rows the gates on {short} need "
             f"({max(needing[m] for m in short)}): they could only fail; raise anonymeter_attacks or lower min_rows"
         )
-
-
-def apply_gates(metrics: pl.DataFrame, gates: list[Gate]) -> pl.DataFrame:
-    """Fill threshold, bound, gate and passed for the rows a gate covers.
-
-    A gated metric that could not be computed (null value) fails its gate, and a gate whose
-    metric is missing altogether adds a failed row, so a gate never passes by omission. A row
-    with fewer rows behind it than the gate's minimum fails; a pessimistic gate compares the
-    worse end of the interval (``judged``), the value itself where there is no interval.
-    """
-    result = metrics
-    for gate in gates:
-        covered = (pl.col("family") == gate.family) & (pl.col("metric") == gate.metric)
-        if gate.judges == "pessimistic":
-            judged = pl.coalesce("ci_upper" if gate.bound == "max" else "ci_lower", "value")
-        else:
-            judged = pl.col("value")
-        compare = judged <= gate.threshold if gate.bound == "max" else judged >= gate.threshold
-        enough = pl.col("rows").fill_null(0) >= (gate.min_rows or 1)
-        if result.filter(covered).is_empty():
-            template = metrics.select("cohort", "synthesizer", "run_id").head(1)
-            missing = template.with_columns(
-                family=pl.lit(gate.family), metric=pl.lit(gate.metric), target=pl.lit("(not computed)")
-            )
-            result = pl.concat([result, missing], how="diagonal_relaxed")
-        result = result.with_columns(
-            threshold=pl.when(covered).then(pl.lit(gate.threshold)).otherwise(pl.col("threshold")),
-            bound=pl.when(covered).then(pl.lit(gate.bound)).otherwise(pl.col("bound")),
-            min_rows=pl.when(covered).then(pl.lit(gate.min_rows or 1)).otherwise(pl.col("min_rows")),
-            judged=pl.when(covered).then(judged).otherwise(pl.col("judged")),
-            gate=pl.when(covered).then(pl.lit(True)).otherwise(pl.col("gate")),
-            passed=pl.when(covered).then((enough & compare).fill_null(False)).otherwise(pl.col("passed")),
-        )
-    return result.select(metrics.columns).cast(dict(metrics.schema))
-
-
-def failed_gates(metrics: pl.DataFrame) -> pl.DataFrame:
-    """The gated rows that did not pass."""
-    return metrics.filter(pl.col("gate") & ~pl.col("passed"))
-
-
-def describe_failures(metrics: pl.DataFrame) -> list[str]:
-    """One line per failed gate row: metric, target, value and bound (or why it could not be judged)."""
-    lines = []
-    for row in failed_gates(metrics).iter_rows(named=True):
-        where = f"{row['family']}.{row['metric']} [{row['target']}]"
-        value = "not computed" if row["value"] is None else f"{row['value']:.4g}"
-        if row["value"] is not None and (row["rows"] or 0) < (row["min_rows"] or 1):
-            lines.append(f"{where} = {value}: not enough rows ({row['rows'] or 0} < {row['min_rows']})")
-            continue
-        op = "<=" if row["bound"] == "max" else ">="
-        judged = row["judged"]
-        shown = value if judged is None or judged == row["value"] else f"{value} (95% bound {judged:.4g})"
-        lines.append(f"{where} = {shown}, must be {op} {row['threshold']:g}")
-    return lines

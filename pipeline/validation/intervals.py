@@ -4,7 +4,9 @@
 - a difference of two independent proportions (a synthetic rate minus the holdout's chance
   rate): Newcombe's hybrid score interval (method 10 of Newcombe 1998), which keeps its
   coverage for rates near 0, where replay rates live;
-- a ROC AUC: Hanley & McNeil (1982) standard error.
+- a ROC AUC: Hanley & McNeil (1982) standard error;
+- a ratio of two independent proportions (a subgroup's synthetic share over its real share):
+  the Katz log interval, with half a patient added to an empty count.
 """
 
 from __future__ import annotations
@@ -47,3 +49,13 @@ def auc_interval(auc: float, n_positive: int, n_negative: int, z: float = Z95) -
     )
     half = z * math.sqrt(max(variance, 0.0))
     return max(0.0, auc - half), min(1.0, auc + half)
+
+
+def share_ratio_interval(k1: float, n1: int, k2: float, n2: int, z: float = Z95) -> tuple[float, float]:
+    """Katz's log interval of ``(k1/n1) / (k2/n2)``."""
+    if n1 <= 0 or n2 <= 0 or k2 <= 0:
+        return float("nan"), float("nan")
+    a, b = max(k1, 0.5), k2
+    ratio = (a / n1) / (b / n2)
+    se = math.sqrt(max(1 / a - 1 / n1, 0.0) + max(1 / b - 1 / n2, 0.0))
+    return ratio * math.exp(-z * se), ratio * math.exp(z * se)

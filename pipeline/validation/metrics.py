@@ -31,6 +31,9 @@ METRIC_SCHEMA = pl.Schema(
         "judged": pl.Float64,
         "gate": pl.Boolean,
         "passed": pl.Boolean,
+        "p_value": pl.Float64,
+        "verdict": pl.String,
+        "blocking": pl.Boolean,
     }
 )
 
@@ -99,6 +102,9 @@ def metrics_frame(
             "judged": None,
             "gate": False,
             "passed": None,
+            "p_value": None,
+            "verdict": None,
+            "blocking": None,
         }
         for m in metrics
     ]

@@ -8,7 +8,7 @@ SELECT cohort, synthesizer,
        round(max(value) FILTER (metric = 'tstr_c_index'), 3) AS c_index,
        round(max(value) FILTER (metric = 'dcr_share'), 3) AS dcr_share,
        round(max(value) FILTER (metric = 'mia_auc'), 3) AS mia,
-       bool_and(passed) FILTER (gate) AS gates_passed
+       NOT bool_or(blocking) FILTER (gate) AS gates_passed
 FROM validation_metrics GROUP BY ALL ORDER BY cohort, synthesizer
 """
 
@@ -19,7 +19,7 @@ WITH overall AS (
     SELECT cohort, synthesizer,
            avg(value) FILTER (metric IN ('column_shapes', 'pair_trends')) AS fidelity,
            max(abs(value - 0.5)) FILTER (metric IN ('dcr_share', 'mia_auc')) AS privacy_gap,
-           bool_and(passed) FILTER (gate) AS gates_passed
+           NOT bool_or(blocking) FILTER (gate) AS gates_passed
     FROM validation_metrics GROUP BY ALL
 )
 SELECT cohort,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.dtypes import as_labels
+from pipeline.schema import IDENTITY_COLUMNS
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.adversary import FAMILY, qi_labels, quasi_identifiers
 from pipeline.validation.columns import ColumnKinds
@@ -146,7 +147,10 @@ def identifier_copies(
     it appears in, whatever the distances of the other columns say.
     """
     metrics = []
-    for column in kinds.all:
+    # the patient key is an identifier by definition (the pipeline gives synthetic rows fresh ones;
+    # a synthetic set built elsewhere may not): judged like any identifier-like column
+    keys = [c for c in IDENTITY_COLUMNS if c != "cohort" and all(c in f.columns for f in (train, holdout, synthetic))]
+    for column in [*keys, *kinds.all]:
         values = train[column].drop_nulls()
         distinct = values.n_unique()
         if column in kinds.numerical and not values.dtype.is_integer():

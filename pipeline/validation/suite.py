@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.errors import OncoBenchError
-from pipeline.validation import fairness, fidelity, privacy, survival, utility
+from pipeline.rules import Rule, load_rules
+from pipeline.validation import fairness, fidelity, plausibility, privacy, survival, utility
 from pipeline.validation.columns import ColumnKinds, column_kinds, not_synthesized
-from pipeline.validation.gates import ValidationConfig, ValidationSettings, apply_gates, describe_failures
+from pipeline.validation.gates import ValidationConfig, ValidationSettings
 from pipeline.validation.intervals import auc_interval
 from pipeline.validation.metrics import OVERALL, Metric, metrics_frame
+from pipeline.validation.verdicts import apply_gates, describe_failures, describe_inconclusive
 
 Progress = Callable[[str], None]
 
@@ -89,7 +91,9 @@ def noise_floor(
     say = progress or (lambda _: None)
     say("noise floor: real training patients against the holdout, unseen patients against training")
     metrics = _fidelity(holdout, train, kinds, settings)
-    metrics += survival.km_metrics(holdout, train, kinds, protected, min_rows=settings.min_subgroup_rows)
+    metrics += survival.km_metrics(
+        holdout, train, kinds, protected, min_rows=settings.min_subgroup_rows, seed=settings.seed
+    )
     half = holdout.sample(fraction=1.0, shuffle=True, seed=settings.seed)
     unseen, chance = half.head(half.height // 2), half.tail(half.height - half.height // 2)
     metrics += _privacy(train, chance, unseen, kinds, protected, settings, lambda _: None)
@@ -103,9 +107,10 @@ def run_validation(
     *,
     protected: list[str],
     settings: ValidationSettings,
+    rules: list[Rule] | None = None,
     progress: Progress | None = None,
 ) -> list[Metric]:
-    """Every family: fidelity, utility, survival, privacy and fairness."""
+    """Every family: fidelity (with clinical plausibility), utility, survival, privacy and fairness."""
     say = progress or (lambda _: None)
     kinds = column_kinds(train, synthetic)
     s = settings
@@ -113,6 +118,7 @@ def run_validation(
     left_out = not_synthesized(train, synthetic)
     metrics = [Metric(fidelity.FAMILY, "columns_not_synthesized", float(len(left_out)), ", ".join(left_out) or OVERALL)]
     metrics += _fidelity(holdout, synthetic, kinds, s)
+    metrics += plausibility.implausible_rows(holdout, synthetic, load_rules() if rules is None else rules)
     say("utility: train on synthetic, test on real")
     utility_metrics, predictions = utility.mortality_auc(
         train, holdout, synthetic, kinds, horizon_months=s.horizon_months, seed=s.seed
@@ -120,7 +126,7 @@ def run_validation(
     metrics += utility_metrics
     metrics += utility.survival_concordance(train, holdout, synthetic, kinds, max_rows=s.utility_max_rows, seed=s.seed)
     say("survival: Kaplan-Meier gaps, optimism, short-sightedness and Cox hazard ratios")
-    metrics += survival.km_metrics(holdout, synthetic, kinds, protected, min_rows=s.min_subgroup_rows)
+    metrics += survival.km_metrics(holdout, synthetic, kinds, protected, min_rows=s.min_subgroup_rows, seed=s.seed)
     metrics += survival.hazard_ratio_metrics(holdout, synthetic, kinds)
     metrics += _privacy(train, holdout, synthetic, kinds, protected, s, say)
     say("fairness: representation, subgroup fidelity, parity of a reference model")
@@ -146,7 +152,7 @@ def metric_table(
         metrics, cohort=cohort, synthesizer=synthesizer, run_id=run_id, config_version=config.version,
         rows=rows, noise_floor=floor,
     )  # fmt: skip
-    return apply_gates(frame, config.gates_for(cohort))
+    return apply_gates(frame, config.gates_for(cohort), alpha=config.settings.family_alpha)
 
 
 @dataclass(frozen=True)
@@ -158,8 +164,19 @@ class ValidationResult:
 
     @property
     def failures(self) -> list[str]:
-        """One line per failed gate row (metric, target, value, bound)."""
+        """One line per blocking gate row (metric, target, value, why it blocks)."""
         return describe_failures(self.table)
+
+    @property
+    def inconclusive(self) -> list[str]:
+        """One line per inconclusive gate row that does not block (too few rows or within noise)."""
+        return describe_inconclusive(self.table)
+
+    @property
+    def verdicts(self) -> dict[str, int]:
+        """How many gated rows passed, failed and were inconclusive."""
+        counts = self.table.filter(pl.col("gate"))["verdict"].value_counts()
+        return {verdict: int(n) for verdict, n in counts.iter_rows()}
 
     @property
     def passed(self) -> bool:
@@ -170,16 +187,18 @@ class ValidationResult:
         """The gated rows."""
         return self.table.filter(pl.col("gate")).select(
             "family", "metric", "target", "value", "noise_floor", "ci_lower", "ci_upper", "rows",
-            "threshold", "bound", "min_rows", "judged", "passed",
+            "threshold", "bound", "min_rows", "judged", "p_value", "verdict", "blocking", "passed",
         )  # fmt: skip
 
     def verdict(self) -> str:
         """One sentence, then one line per failed gate."""
+        counts = ", ".join(f"{n} {v}" for v, n in sorted(self.verdicts.items()))
+        listed = "".join(f"\n- inconclusive: {line}" for line in self.inconclusive)
         if self.passed:
-            return f"all {self.gates.height} gated values within bounds (config {self.config.version})"
-        return f"{len(self.failures)} gate(s) failed (config {self.config.version}):\n" + "\n".join(
-            f"- {f}" for f in self.failures
-        )
+            return f"released: no gate blocks ({counts}; config {self.config.version})" + listed
+        blocking = "".join(f"\n- blocks: {line}" for line in self.failures)
+        head = f"withheld: {len(self.failures)} gate(s) block ({counts}; config {self.config.version})"
+        return head + blocking + listed
 
 
 def validate_cohort(
@@ -192,14 +211,17 @@ def validate_cohort(
     cohort: str,
     synthesizer: str,
     run_id: str,
+    rules: list[Rule] | None = None,
     progress: Progress | None = None,
 ) -> ValidationResult:
-    """The validation stage: every metric once, then the cohort's gates applied to that table."""
+    """The validation stage: every metric once, then the cohort's gates applied to that table.
+
+    ``rules`` are the clinical plausibility rules (default: ``config/plausibility_rules.yaml``)."""
     for name, frame in (("training", train), ("holdout", holdout), ("synthetic", synthetic)):
         if frame.is_empty():
             raise ValidationError(f"{cohort}: the {name} cohort has no rows; nothing to validate")
     metrics = run_validation(
-        train, holdout, synthetic, protected=protected, settings=config.settings, progress=progress
+        train, holdout, synthetic, protected=protected, settings=config.settings, rules=rules, progress=progress
     )
     floor = (
         noise_floor(
@@ -254,5 +276,5 @@ def headline_scores(table: pl.DataFrame) -> dict[str, float | None]:
     if ratios.len():
         scores["worst_representation_ratio"] = ratios.min()
     gated = table.filter(pl.col("gate"))
-    scores["gates_passed"] = float(gated["passed"].all()) if gated.height else None
+    scores["gates_passed"] = float(not gated["blocking"].any()) if gated.height else None
     return scores

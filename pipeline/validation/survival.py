@@ -2,15 +2,18 @@
 
 Kaplan-Meier curves per arm, stage and subgroup (real holdout against synthetic): largest and
 mean absolute gap, and SurvivalGAN's optimism and short-sightedness (Norcliffe et al., AISTATS
-2023): optimism is the mean signed gap S_synthetic - S_real over the real follow-up (positive:
-synthetic patients live too long; an inverted event flag is a large optimism), short-sightedness
-the share of the real follow-up the synthetic cohort does not reach. And Cox hazard ratios of
+2023): optimism is the mean signed gap S_synthetic - S_real (positive: synthetic patients live
+too long; an inverted event flag is a large optimism), short-sightedness the share of the real
+follow-up the synthetic cohort does not reach. Curves are compared only where both rest on enough
+patients at risk (no verdict decided by the last few patients of a tail), and every value carries
+a bootstrap 95% interval. And Cox hazard ratios of
 key covariates with 95% confidence intervals,
 flagged where the synthetic interval misses the real estimate. Both through lifelines.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -23,6 +26,7 @@ from pipeline.dtypes import as_labels
 from pipeline.schema import GENOMIC_VARIANT_PREFIX
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.columns import SURVIVAL_EVENT, SURVIVAL_TIME, ColumnKinds
+from pipeline.validation.intervals import Z95
 from pipeline.validation.metrics import OVERALL, Metric
 
 FAMILY = "survival"
@@ -39,6 +43,10 @@ COX_COVARIATES = (
     "age_at_diagnosis",
 )
 MIN_LEVEL_ROWS = 10
+MIN_AT_RISK = 10  # a curve is compared only where it rests on at least this many patients ...
+MIN_AT_RISK_SHARE = 0.05  # ... and this share of its cohort
+FOLLOW_UP_QUANTILE = 0.9  # short-sightedness compares this quantile of follow-up, not the longest patient
+BOOTSTRAP_ROUNDS = 100
 
 
 @dataclass(frozen=True)
@@ -50,30 +58,87 @@ class SurvivalCurve:
 
 
 def km_curve(frame: pl.DataFrame, times: np.ndarray) -> SurvivalCurve:
-    """The Kaplan-Meier estimate of ``frame`` at ``times``."""
+    """The Kaplan-Meier estimate of ``frame`` at ``times`` (lifelines; for plots)."""
     rows = frame.select(SURVIVAL_TIME, SURVIVAL_EVENT).drop_nulls()
     fitter = KaplanMeierFitter().fit(rows[SURVIVAL_TIME].to_numpy(), rows[SURVIVAL_EVENT].to_numpy())
     return SurvivalCurve(times, fitter.survival_function_at_times(times).to_numpy())
 
 
+def km_at(times: np.ndarray, events: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(survival, patients at risk) at ``grid``: the Kaplan-Meier product limit, as lifelines
+    computes it (tests compare the two), in a few array operations so a bootstrap stays cheap."""
+    order = np.argsort(times, kind="stable")
+    t, e = times[order], events[order].astype(float)
+    unique, first = np.unique(t, return_index=True)
+    deaths = np.add.reduceat(e, first)
+    survival = np.cumprod(1.0 - deaths / (len(t) - first))
+    position = np.searchsorted(unique, grid, side="right") - 1
+    at_grid = np.where(position >= 0, survival[np.maximum(position, 0)], 1.0)
+    return at_grid, len(t) - np.searchsorted(t, grid, side="left")
+
+
+def _outcomes(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    rows = frame.select(SURVIVAL_TIME, SURVIVAL_EVENT).drop_nulls()
+    return rows[SURVIVAL_TIME].cast(pl.Float64).to_numpy(), rows[SURVIVAL_EVENT].cast(pl.Float64).to_numpy()
+
+
+def comparison_window(real_times: np.ndarray, synthetic_times: np.ndarray) -> float:
+    """The last time at which both cohorts keep enough patients at risk to compare their curves:
+    at least ``MIN_AT_RISK`` patients and ``MIN_AT_RISK_SHARE`` of each cohort."""
+    ends = []
+    for times in (real_times, synthetic_times):
+        need = max(MIN_AT_RISK, math.ceil(MIN_AT_RISK_SHARE * len(times)))
+        if len(times) < need:
+            return 0.0
+        ends.append(float(np.sort(times)[len(times) - need]))  # `need` patients have a time >= this
+    return min(ends)
+
+
+def survival_gaps(real: tuple[np.ndarray, np.ndarray], synthetic: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """[largest gap, mean gap, optimism, short-sightedness] of two (times, events) samples.
+
+    Gaps and optimism (mean of S_synthetic - S_real) are taken over the comparison window, where
+    both curves rest on enough patients; short-sightedness is the share of the real follow-up
+    (its ``FOLLOW_UP_QUANTILE``, not the single longest patient) the synthetic cohort falls short of.
+    """
+    horizon = comparison_window(real[0], synthetic[0])
+    if horizon <= 0:
+        return np.full(4, np.nan)
+    grid = np.linspace(0.0, horizon, GRID_POINTS)
+    gap = km_at(*synthetic, grid)[0] - km_at(*real, grid)[0]
+    reach_real = float(np.quantile(real[0], FOLLOW_UP_QUANTILE))
+    reach_synthetic = float(np.quantile(synthetic[0], FOLLOW_UP_QUANTILE))
+    short = max(0.0, (reach_real - reach_synthetic) / reach_real) if reach_real > 0 else 0.0
+    return np.array([np.abs(gap).max(), np.abs(gap).mean(), gap.mean(), short])
+
+
+def bootstrap_gaps(
+    real: tuple[np.ndarray, np.ndarray], synthetic: tuple[np.ndarray, np.ndarray], *, seed: int, rounds: int
+) -> np.ndarray:
+    """Standard errors of :func:`survival_gaps` (and of the absolute optimism) by resampling both
+    cohorts' patients ``rounds`` times."""
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(rounds):
+        r = rng.integers(0, len(real[0]), len(real[0]))
+        s = rng.integers(0, len(synthetic[0]), len(synthetic[0]))
+        draws.append(survival_gaps((real[0][r], real[1][r]), (synthetic[0][s], synthetic[1][s])))
+    values = np.asarray(draws)
+    values = np.column_stack([values, np.abs(values[:, 2])])
+    return np.nanstd(values, axis=0, ddof=1)
+
+
 def km_distance(real: pl.DataFrame, synthetic: pl.DataFrame) -> tuple[float, float]:
-    """(largest, mean) absolute gap between two Kaplan-Meier curves over the shared follow-up."""
-    horizon = min(real[SURVIVAL_TIME].max(), synthetic[SURVIVAL_TIME].max())
-    times = np.linspace(0.0, float(horizon), GRID_POINTS)
-    gap = np.abs(km_curve(real, times).survival - km_curve(synthetic, times).survival)
-    return float(gap.max()), float(gap.mean())
+    """(largest, mean) absolute gap between two Kaplan-Meier curves over the comparison window."""
+    largest, mean, _, _ = survival_gaps(_outcomes(real), _outcomes(synthetic))
+    return float(largest), float(mean)
 
 
 def optimism_and_short_sightedness(real: pl.DataFrame, synthetic: pl.DataFrame) -> tuple[float, float]:
-    """SurvivalGAN's optimism (mean of S_synthetic - S_real over the real follow-up; a curve is
-    held at its last value beyond its own follow-up) and short-sightedness ((T_real - T_synthetic)
-    / T_real, 0 when the synthetic follow-up reaches as far)."""
-    real_horizon = float(real[SURVIVAL_TIME].max())
-    synthetic_horizon = float(synthetic[SURVIVAL_TIME].max())
-    times = np.linspace(0.0, real_horizon, GRID_POINTS)
-    optimism = float(np.mean(km_curve(synthetic, times).survival - km_curve(real, times).survival))
-    short = max(0.0, (real_horizon - synthetic_horizon) / real_horizon) if real_horizon > 0 else 0.0
-    return optimism, short
+    """SurvivalGAN's optimism (mean of S_synthetic - S_real over the comparison window) and
+    short-sightedness (the share of the real follow-up the synthetic cohort does not reach)."""
+    _, _, optimism, short = survival_gaps(_outcomes(real), _outcomes(synthetic))
+    return float(optimism), float(short)
 
 
 def km_groups(real: pl.DataFrame, kinds: ColumnKinds, protected: list[str], min_rows: int) -> list[tuple[str, str]]:
@@ -89,27 +154,47 @@ def km_groups(real: pl.DataFrame, kinds: ColumnKinds, protected: list[str], min_
     return groups
 
 
+def _interval(value: float, se: float, floor: float | None = None) -> tuple[float | None, float | None]:
+    if math.isnan(value) or math.isnan(se):
+        return None, None
+    low = value - Z95 * se
+    return (low if floor is None else max(floor, low)), value + Z95 * se
+
+
 def km_metrics(
-    holdout: pl.DataFrame, synthetic: pl.DataFrame, kinds: ColumnKinds, protected: list[str], min_rows: int = 30
+    holdout: pl.DataFrame,
+    synthetic: pl.DataFrame,
+    kinds: ColumnKinds,
+    protected: list[str],
+    min_rows: int = 30,
+    *,
+    seed: int = 0,
+    rounds: int = BOOTSTRAP_ROUNDS,
 ) -> list[Metric]:
-    """Largest and mean Kaplan-Meier gaps, overall and per group."""
+    """Largest and mean Kaplan-Meier gaps, optimism and short-sightedness, overall and per group,
+    each with a bootstrap 95% interval (``rounds`` resamples; 0 for none)."""
     pairs = [(OVERALL, holdout, synthetic)]
     for column, level in km_groups(holdout, kinds, protected, min_rows):
         subset = synthetic.filter(subgroup_labels(synthetic, column, holdout) == level)
         if subset.height >= min_rows:
             pairs.append((f"{column}={level}", holdout.filter(subgroup_labels(holdout, column) == level), subset))
     metrics = []
-    for target, real_rows, synthetic_rows in pairs:
-        largest, mean = km_distance(real_rows, synthetic_rows)
-        optimism, short = optimism_and_short_sightedness(real_rows, synthetic_rows)
-        rows = min(real_rows.height, synthetic_rows.height)
-        metrics += [
-            Metric(FAMILY, "km_max_gap", largest, target, rows=rows),
-            Metric(FAMILY, "km_mean_gap", mean, target, rows=rows),
-            Metric(FAMILY, "optimism", optimism, target, rows=rows),
-            Metric(FAMILY, "abs_optimism", abs(optimism), target, rows=rows),
-            Metric(FAMILY, "short_sightedness", short, target, rows=rows),
-        ]
+    for index, (target, real_rows, synthetic_rows) in enumerate(pairs):
+        real, fake = _outcomes(real_rows), _outcomes(synthetic_rows)
+        largest, mean, optimism, short = survival_gaps(real, fake)
+        se = bootstrap_gaps(real, fake, seed=seed + index, rounds=rounds) if rounds > 1 else np.full(5, np.nan)
+        rows = min(len(real[0]), len(fake[0]))
+
+        named = (
+            ("km_max_gap", largest, se[0], 0.0),
+            ("km_mean_gap", mean, se[1], 0.0),
+            ("optimism", optimism, se[2], None),
+            ("abs_optimism", abs(optimism), se[4], 0.0),
+            ("short_sightedness", short, se[3], 0.0),
+        )
+        for name, value, error, floor in named:
+            low, high = _interval(float(value), float(error), floor)
+            metrics.append(Metric(FAMILY, name, float(value), target, lower=low, upper=high, rows=rows))
     return metrics
 
 

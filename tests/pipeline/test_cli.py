@@ -123,7 +123,7 @@ def test_validate_exits_0_when_every_gate_passes(tmp_path: Path, capsys: pytest.
     args = ["validate", str(paths["train"]), str(paths["fresh"]), "--holdout", str(paths["holdout"])]
     code = main([*args, "--out", str(tmp_path / "m.parquet"), "--config", str(_fast_validation_config(tmp_path))])
     assert code == 0, capsys.readouterr().err
-    assert "gated values within bounds" in capsys.readouterr().out
+    assert "released: no gate blocks" in capsys.readouterr().out
 
 
 def test_stress_twins_edge_and_upsample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

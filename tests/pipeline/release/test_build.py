@@ -29,7 +29,9 @@ def test_release_ships_passing_cohorts_lists_failing_ones_and_verifies(tmp_path:
     path = build_release(tmp_path, candidates, _options())
     manifest = json.loads((path / "manifest.json").read_text())
     assert list(manifest["cohorts"]) == ["good"]
-    assert manifest["withheld"]["leaky"]["reasons"] == ["privacy.mia_auc [(all)] = 0.9, must be <= 0.6"]
+    assert manifest["withheld"]["leaky"]["reasons"] == [
+        "privacy.mia_auc [(all)] = 0.9, must be <= 0.6 (beyond it at p = 0, Holm)"
+    ]
     assert manifest["cohorts"]["good"]["rows"] == {"train": 160, "test": 40, "stress_suite": 20}
     assert {f["path"] for f in manifest["files"]} >= {"cohorts/good/train.parquet", "metrics.parquet", "datasheet.html"}
     assert verify_release(path) == []

@@ -9,14 +9,9 @@ import pytest
 
 from pipeline.validation import fairness, privacy
 from pipeline.validation.columns import column_kinds
-from pipeline.validation.gates import (
-    ANONYMETER_METRICS,
-    ValidationConfigError,
-    describe_failures,
-    failed_gates,
-    load_validation_config,
-)
+from pipeline.validation.gates import ANONYMETER_METRICS, ValidationConfigError, load_validation_config
 from pipeline.validation.suite import validate_cohort
+from pipeline.validation.verdicts import describe_failures, failed_gates
 
 CONFIG = load_validation_config()
 SETTINGS = dataclasses.replace(CONFIG.settings, anonymeter_attacks=0)

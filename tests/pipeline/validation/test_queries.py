@@ -32,7 +32,9 @@ def test_leaderboard_picks_the_most_faithful_and_most_private_passing_synthesize
             Metric("privacy", "mia_auc", 0.5),
         ]
         frame = metrics_frame(metrics, cohort="c", synthesizer=synthesizer, run_id="r")
-        return frame.with_columns(gate=pl.col("metric") == "dcr_share", passed=pl.lit(passed))
+        return frame.with_columns(
+            gate=pl.col("metric") == "dcr_share", passed=pl.lit(passed), blocking=pl.lit(not passed)
+        )
 
     store = Warehouse(tmp_path / "w.duckdb")
     for name, shapes, dcr, passed in (("a", 0.9, 0.51, True), ("b", 0.95, 0.58, True), ("c", 0.99, 0.5, False)):
