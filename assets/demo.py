@@ -110,7 +110,8 @@ def print_leaderboard() -> None:
     version = load_release_settings(SETTINGS.release).version
     board = leaderboard(defs.resources["warehouse"].get(), version)
     if board.height:
-        shown = board.select("task", "cohort", "model", "score", "largest_flip_rate", "adversarial", "findings_failed")
+        columns = ("score", "largest_flip_rate", "adversarial", "findings_failed", "findings_inconclusive")
+        shown = board.select("task", "cohort", "model", *columns)
         with pl.Config(tbl_rows=50, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
                        tbl_width_chars=200, fmt_str_lengths=60):  # fmt: skip
             print(f"leaderboard of release {version} (oncobench leaderboard --release {version}):")

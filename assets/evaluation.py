@@ -50,13 +50,29 @@ def _headline(evaluations: list[Evaluation]) -> pl.DataFrame:
     frames = [evaluation_frame(e).with_columns(pl.lit(e.result["task"]).alias("task")) for e in evaluations]
     columns = ["task", "cohort", "metric", "value", "ci_low", "ci_high", "n", "worst_group", "max_flip_attribute",
                "max_flip_rate", "max_flip_ci_low", "max_flip_ci_high", "adversarial_change",
-               "findings_failed"]  # fmt: skip
+               "findings_failed", "findings_inconclusive"]  # fmt: skip
     return pl.concat(frames, how="vertical").select(columns)
 
 
+def _rows(evaluations: list[Evaluation], finding_id: str, key: str) -> list[dict]:
+    """The candidates under ``key`` ("breaches" or "inconclusive") of one finding, per task and cohort."""
+    return [
+        {"task": e.result["task"], "cohort": cohort, "target": b["target"], "value": b["value"],
+         "ci_low": b["ci_low"], "ci_high": b["ci_high"],
+         "judged_low": b["interval"][0] if b.get("interval") else None,
+         "judged_high": b["interval"][1] if b.get("interval") else None, "cases": len(b["cases"])}
+        for e in evaluations for cohort, block in e.result["cohorts"].items()
+        for f in block["findings"] if f["id"] == finding_id for b in f.get(key, [])
+    ]  # fmt: skip
+
+
 def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.AssetCheckResult:
-    judged = [f for e in evaluations for block in e.result["cohorts"].values() for f in block["findings"]
-              if f["id"] == finding_id]  # fmt: skip
+    """One finding over every task and cohort of the partition's model: fails (WARN) when a verdict is
+    "fail"; passes otherwise, the description starting with "inconclusive:" when the evidence cannot
+    decide a candidate (listed in the metadata) or "not applicable:" when no task has the score, so a
+    failed check always means evidence of a problem."""
+    judged = [(e.result["task"], cohort, f) for e in evaluations for cohort, block in e.result["cohorts"].items()
+              for f in block["findings"] if f["id"] == finding_id]  # fmt: skip
     if evaluations and not judged:  # declared by the check spec, absent from the config the run used
         return dg.AssetCheckResult(
             check_name=finding_check(finding_id),
@@ -64,21 +80,34 @@ def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.Asset
             severity=dg.AssetCheckSeverity.WARN,
             description=f"{finding_id}: not judged (the evaluation config of this run has no such finding)",
         )
-    breaches = [
-        {"task": e.result["task"], "cohort": cohort, "target": b["target"], "value": b["value"],
-         "ci_low": b["ci_low"], "ci_high": b["ci_high"], "cases": len(b["cases"])}
-        for e in evaluations for cohort, block in e.result["cohorts"].items()
-        for f in block["findings"] if f["id"] == finding_id for b in f["breaches"]
-    ]  # fmt: skip
-    rule = next((f["rule"] for e in evaluations for b in e.result["cohorts"].values() for f in b["findings"]
-                 if f["id"] == finding_id), finding_id)  # fmt: skip
+    breaches, unclear = _rows(evaluations, finding_id, "breaches"), _rows(evaluations, finding_id, "inconclusive")
+    verdicts = [f.get("verdict", "pass" if f["passed"] else "fail") for _, _, f in judged]
+    applicable = [v for v in verdicts if v != "not applicable"]
+    verdict = "fail" if "fail" in applicable else "inconclusive" if "inconclusive" in applicable else "pass"
+    verdict = verdict if applicable or not verdicts else "not applicable"
+    rule = judged[0][2]["rule"] if judged else finding_id
+    detail = {
+        "fail": f" ({len(breaches)} breaches; cases in the evaluation JSON)",
+        "inconclusive": f" ({len(unclear)} scores the evidence cannot decide, none beyond the bound)"
+        if unclear
+        else " (nothing could be judged: too few rows, events or pairs)",
+        "pass": "",
+        "not applicable": " (no such score for the tasks of this model)",
+    }[verdict]
+    empty = dg.MetadataValue.md("_none_")
+    per_cohort = [{"task": t, "cohort": c, "verdict": v, "checked": f["checked"]}
+                  for (t, c, f), v in zip(judged, verdicts, strict=True)]  # fmt: skip
     return dg.AssetCheckResult(
         check_name=finding_check(finding_id),
-        passed=not breaches,
+        passed=verdict != "fail",
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{rule}: {why}"
-        + (f" ({len(breaches)} breaches; cases in the evaluation JSON)" if breaches else ""),
-        metadata={"breaches": table(pl.DataFrame(breaches)) if breaches else dg.MetadataValue.md("_none_")},
+        description=f"{verdict}: {rule}: {why}{detail}",
+        metadata={
+            "verdict": verdict,
+            "verdicts": table(pl.DataFrame(per_cohort)) if per_cohort else empty,
+            "breaches": table(pl.DataFrame(breaches)) if breaches else empty,
+            "inconclusive": table(pl.DataFrame(unclear)) if unclear else empty,
+        },
     )
 
 

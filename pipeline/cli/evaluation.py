@@ -49,7 +49,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"    flip rate {e['attribute']} ({e['mode']}): {e['flip_rate']:.3f} "
                   f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}] over {e['pairs']} pairs")  # fmt: skip
         failed = [f["id"] for f in block["findings"] if not f["passed"]]
-        print(f"    findings: {', '.join(failed) or 'none'}")
+        unclear = [f["id"] for f in block["findings"] if f.get("verdict") == "inconclusive"]
+        print(f"    findings failed: {', '.join(failed) or 'none'}; inconclusive: {', '.join(unclear) or 'none'}")
     energy = evaluation.emissions
     if energy.kwh is not None:
         print(f"  energy: {energy.kwh * 1000:.3f} Wh, {energy.kg_co2e * 1000:.3f} g CO2e ({energy.country} grid, "

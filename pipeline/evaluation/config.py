@@ -11,7 +11,8 @@ from pipeline.evaluation.errors import EvaluationError
 from pipeline.settings import default_config
 
 DEFAULT_EVALUATION_CONFIG = default_config("evaluation")
-WHEN = ("value", "ci_low", "ci_high")
+WHEN = ("value", "ci_low", "ci_high")  # accepted for older config files; findings are judged on the interval
+VALUE_SCORES = ("adversarial.change",)  # the result of a search, not an estimate: judged on its value
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class EvaluationSettings:
     bootstrap: int = 200
     bootstrap_small: int = 100
     min_group_rows: int = 30
+    min_group_events: int = 10
     max_cases: int = 10
     adversarial_patients: int = 5
     adversarial_budget: int = 300
@@ -32,7 +34,10 @@ class EvaluationSettings:
 
 @dataclass(frozen=True)
 class FindingRule:
-    """One score against a bound: a finding when the chosen statistic leaves [min, max]."""
+    """One score against a bound [min, max], judged on its 95% interval (see ``pipeline/evaluation/findings.py``).
+
+    ``when`` is kept for config files written before findings had verdicts; it no longer changes the judgment.
+    """
 
     id: str
     score: str
@@ -41,20 +46,21 @@ class FindingRule:
     maximum: float | None = None
     when: str = "value"
 
-    def breached(self, value: float | None, ci_low: float | None = None, ci_high: float | None = None) -> bool:
-        """True when the statistic named by ``when`` is known and outside the bounds."""
-        statistic = {"value": value, "ci_low": ci_low, "ci_high": ci_high}[self.when]
-        if statistic is None or statistic != statistic:  # unknown or NaN: nothing to judge
-            return False
-        too_high = self.maximum is not None and statistic > self.maximum
-        too_low = self.minimum is not None and statistic < self.minimum
-        return too_high or too_low
+    def beyond(self, x: float) -> bool:
+        """True when ``x`` lies outside the bounds."""
+        return (self.maximum is not None and x > self.maximum) or (self.minimum is not None and x < self.minimum)
+
+    def within(self, low: float, high: float) -> bool:
+        """True when the whole interval [low, high] lies within the bounds."""
+        return (self.maximum is None or high <= self.maximum) and (self.minimum is None or low >= self.minimum)
 
     def describe(self) -> str:
+        """The rule in one line, e.g. ``subgroups.gap <= 0.1 (95% interval)``."""
         bounds = ([f">= {self.minimum:g}"] if self.minimum is not None else []) + (
             [f"<= {self.maximum:g}"] if self.maximum is not None else []
         )
-        return f"{self.score} ({self.when}) {' and '.join(bounds)}"
+        judged = "value" if self.score in VALUE_SCORES else "95% interval"
+        return f"{self.score} {' and '.join(bounds)} ({judged})"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import numpy as np
 from pipeline.plots import plt, to_png
 
 MAX_GROUPS = 40
+MAX_SMALL_GROUPS = 8  # groups too small to judge, shown without intervals
 
 
 def _interval(scores: list[dict[str, Any]]) -> np.ndarray:
@@ -19,19 +20,28 @@ def _interval(scores: list[dict[str, Any]]) -> np.ndarray:
 
 
 def subgroup_png(subgroups: dict[str, Any], title: str) -> bytes | None:
-    """The task's score per judged group (single attributes and intersections) with 95% intervals."""
+    """The task's score per group (single attributes and intersections): judged groups with 95% intervals,
+    then, in grey and without intervals, the largest groups too small (rows or events) to judge."""
     metric = subgroups["metric"]
-    groups = [g for g in subgroups["groups"] if g["judged"] and g[metric]["value"] is not None][:MAX_GROUPS]
+    scored = [g for g in subgroups["groups"] if g[metric]["value"] is not None]
+    judged = [g for g in scored if g["judged"]][:MAX_GROUPS]
+    small = sorted((g for g in scored if not g["judged"]), key=lambda g: -g["n"])[:MAX_SMALL_GROUPS]
+    groups = judged + small
     if not groups:
         return None
-    labels = [f"{g['attribute']}={g['group']} (n={g['n']})" for g in groups]
-    scores = [g[metric] for g in groups]
+    labels = [f"{g['attribute']}={g['group']} (n={g['n']})".replace("$", r"\$") for g in groups]
     y = np.arange(len(groups))
     figure, axis = plt.subplots(figsize=(7, 0.28 * len(groups) + 1.4), dpi=90)
-    axis.barh(y, [s["value"] for s in scores], xerr=_interval(scores), color="#1f77b4", alpha=0.8, capsize=2)
+    if judged:
+        scores = [g[metric] for g in judged]
+        axis.barh(y[: len(judged)], [s["value"] for s in scores], xerr=_interval(scores), color="#1f77b4",
+                  alpha=0.8, capsize=2, label="judged (95% interval)")  # fmt: skip
+    if small:
+        axis.barh(y[len(judged) :], [g[metric]["value"] for g in small], color="#aaaaaa", alpha=0.8,
+                  label="not judged: too few rows or events")  # fmt: skip
     if subgroups.get("overall") is not None:
         axis.axvline(subgroups["overall"], color="black", ls="--", lw=1, label="whole test split")
-        axis.legend(fontsize=7)
+    axis.legend(fontsize=7)
     axis.set_yticks(y, labels, fontsize=7)
     axis.invert_yaxis()
     axis.set_xlabel(metric)

@@ -2,8 +2,9 @@
 
 One row per release, model, task and cohort: the headline score with its interval, the worst
 subgroup, the largest counterfactual flip rate with its interval, the worst adversarial change,
-failed findings, and the cohort's whole result as JSON. Re-evaluating the same model replaces its
-rows; its energy and carbon (codecarbon, offline) go to the table ``emissions``. Each evaluation
+the failed and the inconclusive findings (ids, comma-separated), and the cohort's whole result as
+JSON. Re-evaluating the same model replaces its rows; its energy and carbon (codecarbon, offline) go
+to the table ``emissions``. Each evaluation
 appends one audit entry (release version and manifest sha256, model fingerprint, config version,
 energy, headline scores), so a published score can be checked against the release it claims.
 """
@@ -23,15 +24,17 @@ from pipeline.warehouse import Warehouse
 
 TABLE = "evaluations"
 
-LEADERBOARD_SQL = f"""
+LEADERBOARD_SQL = """
 SELECT release, task, cohort, model, metric,
        printf('%.3f [%.3f, %.3f]', value, ci_low, ci_high) AS score, n,
        worst_group || printf(' %.3f', worst_group_value) AS worst_group,
        max_flip_attribute || printf(' %.3f [%.3f, %.3f]', max_flip_rate, max_flip_ci_low, max_flip_ci_high)
            AS largest_flip_rate,
        round(adversarial_change, 3) AS adversarial,
-       CASE WHEN findings_failed = '' THEN 0 ELSE len(string_split(findings_failed, ', ')) END AS findings_failed
-FROM {TABLE}
+       CASE WHEN findings_failed = '' THEN 0 ELSE len(string_split(findings_failed, ', ')) END AS findings_failed,
+       CASE WHEN findings_inconclusive = '' THEN 0 ELSE len(string_split(findings_inconclusive, ', ')) END
+           AS findings_inconclusive
+FROM {table}
 WHERE (? IS NULL OR release = ?) AND (? IS NULL OR task = ?)
 ORDER BY release, task, cohort, value DESC NULLS LAST, model
 """
@@ -47,6 +50,7 @@ def _headline_rows(evaluation: Evaluation, evaluated_at: str) -> list[dict[str, 
         worst = block["subgroups"].get("worst") or {}
         worst_case = (block["adversarial"].get("worst") or [{}])[0]
         failed = [f["id"] for f in block["findings"] if not f["passed"]]
+        inconclusive = [f["id"] for f in block["findings"] if f.get("verdict") == "inconclusive"]
         rows.append({
             "evaluated_at": evaluated_at, "cohort": cohort, "fingerprint": result["model"]["fingerprint"],
             "config_version": evaluation.config_version, "manifest_sha256": evaluation.manifest_sha256,
@@ -58,7 +62,8 @@ def _headline_rows(evaluation: Evaluation, evaluated_at: str) -> list[dict[str, 
             "max_flip_rate": flip["flip_rate"] if flip else None,
             "max_flip_ci_low": flip["ci_low"] if flip else None, "max_flip_ci_high": flip["ci_high"] if flip else None,
             "adversarial_change": worst_case.get("change"),
-            "findings_failed": ", ".join(failed), "result": json.dumps(block, sort_keys=True),
+            "findings_failed": ", ".join(failed), "findings_inconclusive": ", ".join(inconclusive),
+            "result": json.dumps(block, sort_keys=True),
         })  # fmt: skip
     return rows
 
@@ -98,4 +103,8 @@ def leaderboard(store: Warehouse, release: str | None = None, task: str | None =
     """Every recorded evaluation's headline, best model first within each release, task and cohort."""
     if TABLE not in store.tables():
         return pl.DataFrame()
-    return store.query(LEADERBOARD_SQL, [release, release, task, task])
+    columns = store.query(f"SELECT * FROM {TABLE} LIMIT 0").columns
+    # rows recorded before findings had verdicts: no inconclusive count (NULL), not zero
+    legacy = f"(SELECT *, NULL::VARCHAR AS findings_inconclusive FROM {TABLE})"
+    table = TABLE if "findings_inconclusive" in columns else legacy
+    return store.query(LEADERBOARD_SQL.format(table=table), [release, release, task, task])

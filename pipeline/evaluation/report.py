@@ -11,6 +11,14 @@ from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_p
 from pipeline.io import write_bytes_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html
 
+FINDINGS_NOTE = (
+    "Each finding is a verdict on 95% intervals, widened for the number of scores it compares (Bonferroni): "
+    "**fail** when an interval lies entirely beyond the bound, **pass** when every interval lies within it, "
+    "**inconclusive** otherwise (the evidence cannot tell, e.g. groups with few events). The adversarial "
+    "search is judged on its value; a finding whose score the task lacks is **not applicable**. Intervals shown "
+    "are the widened ones."
+)
+
 
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
@@ -25,13 +33,32 @@ def _score(s: dict[str, Any] | None) -> str:
     return f"{s['value']:.3f}{interval}"
 
 
+def _gap(value: float | None, low: float | None, high: float | None) -> str:
+    return _score({"value": value, "ci_low": low, "ci_high": high})
+
+
+def _judged(candidates: list[dict[str, Any]]) -> str:
+    """Candidates as ``target = value [judged interval]`` (the interval after the Bonferroni widening)."""
+    shown = [f"{c['target']} = {c['value']:.3f}" + (" [{:.3f}, {:.3f}]".format(*c["interval"]) if c["interval"] else "")
+             for c in candidates[:5]]  # fmt: skip
+    return "; ".join(shown) + (f"; and {len(candidates) - 5} more" if len(candidates) > 5 else "") or "-"
+
+
+def _fairness(entry: dict[str, Any]) -> dict[str, Any]:
+    row = {"attribute": entry["attribute"], "judged": entry.get("judged"), "n": entry.get("n")}
+    for name in ("demographic_parity_difference", "equalized_odds_difference"):
+        row[name] = _gap(entry[name], entry.get(f"{name}_ci_low"), entry.get(f"{name}_ci_high"))
+    row["groups left out (too few rows or events)"] = ", ".join(entry.get("groups_excluded", [])) or "-"
+    return row
+
+
 def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) -> list[str]:
     """The sections of one cohort; ``images`` maps a figure kind to its file name."""
     metric = block["subgroups"]["metric"]
     performance = [{"score": k, "value [95% CI]": _score(v), "n": v["n"]} for k, v in block["performance"].items()
                    if isinstance(v, dict) and "value" in v]  # fmt: skip
-    groups = [{"attribute": g["attribute"], "group": g["group"], "n": g["n"], "judged": g["judged"],
-               **{k: _score(v) for k, v in g.items() if isinstance(v, dict)}}
+    groups = [{"attribute": g["attribute"], "group": g["group"], "n": g["n"], "events": g.get("events"),
+               "judged": g["judged"], **{k: _score(v) for k, v in g.items() if isinstance(v, dict)}}
               for g in block["subgroups"]["groups"]]  # fmt: skip
     worst = block["subgroups"]["worst"]
     twins = [{k: e[k] for k in ("attribute", "mode", "pairs", "flips", "flip_rate", "ci_low", "ci_high",
@@ -40,18 +67,21 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
     worst_cases = [{"base patient": w["base_patient_id"], "change": w["change"],
                     "attribute changes": "; ".join(f"{a}: {f} -> {t}" for a, (f, t) in w["changes"].items()) or "-",
                     "evaluations": w["evaluations"]} for w in adversarial["worst"]]  # fmt: skip
-    cells = [{"type": c["type"], "cell": c["cell"], "n": c["n"], metric: _score(c[metric]), "gap": c["gap"]}
+    cells = [{"type": c["type"], "cell": c["cell"], "n": c["n"], metric: _score(c[metric]),
+              "gap": _gap(c["gap"], c.get("gap_ci_low"), c.get("gap_ci_high"))}
              for c in block["stress"]["cells"]]  # fmt: skip
-    findings = [{"finding": f["id"], "passed": f["passed"], "rule": f["rule"], "checked": f["checked"],
-                 "breaches": "; ".join(f"{b['target']} = {b['value']:.3f}" for b in f["breaches"][:5]) or "-"}
+    findings = [{"finding": f["id"], "verdict": f.get("verdict", "pass" if f["passed"] else "fail"), "rule": f["rule"],
+                 "checked": f["checked"], "failed": _judged(f["breaches"]),
+                 "inconclusive": _judged(f.get("inconclusive", [])), "not judged": len(f.get("not_judged", []))}
                 for f in block["findings"]]  # fmt: skip
-    lines = [f"## {cohort}", "", "### Findings", "", _table(findings), "### Performance (test split)", "",
-             _table(performance)]  # fmt: skip
+    lines = [f"## {cohort}", "", "### Findings", "", FINDINGS_NOTE, "", _table(findings),
+             "### Performance (test split)", "", _table(performance)]  # fmt: skip
     if "calibration" in images:
         lines += [f"![calibration]({images['calibration']})", ""]
     lines += ["### Subgroups", "", f"Worst judged group: {worst['attribute']}={worst['group']} "
-              f"({metric} {_score(worst)}, {worst['gap']:+.3f} below the whole split)" if worst else "No judged group.",
-              "", _table(block["subgroups"]["fairness"]), _table(groups)]  # fmt: skip
+              f"({metric} {_score(worst)}, {_gap(worst['gap'], worst.get('gap_ci_low'), worst.get('gap_ci_high'))} "
+              "below the whole split)" if worst else "No judged group.",
+              "", _table([_fairness(f) for f in block["subgroups"]["fairness"]]), _table(groups)]  # fmt: skip
     if "subgroups" in images:
         lines += [f"![subgroups]({images['subgroups']})", ""]
     lines += ["### Counterfactual twins", "", _table(twins)]
@@ -64,9 +94,9 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
               "### Stress cells", "", f"Common cells (test split): {metric} {_score(block['stress']['common'])}", "",
               _table(cells)]  # fmt: skip
     for finding in block["findings"]:
-        for breach in finding["breaches"]:
+        for breach in finding["breaches"] + finding.get("inconclusive", []):
             if breach["cases"]:
-                lines += [f"#### Review: {finding['id']} — {breach['target']}", "", _table(
+                lines += [f"#### Review ({breach['verdict']}): {finding['id']} — {breach['target']}", "", _table(
                     [{k: (str(v) if isinstance(v, dict | list) else v) for k, v in case.items()}
                      for case in breach["cases"]])]  # fmt: skip
     return lines

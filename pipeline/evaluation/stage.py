@@ -66,9 +66,15 @@ class Evaluation:
 
     @property
     def findings_failed(self) -> dict[str, list[str]]:
-        """Per cohort, the ids of the findings that did not pass."""
+        """Per cohort, the ids of the findings that failed (verdict "fail")."""
         cohorts = self.result["cohorts"].items()
         return {c: [f["id"] for f in block["findings"] if not f["passed"]] for c, block in cohorts}
+
+    @property
+    def findings_inconclusive(self) -> dict[str, list[str]]:
+        """Per cohort, the ids of the findings the evidence cannot decide (verdict "inconclusive")."""
+        cohorts = self.result["cohorts"].items()
+        return {c: [f["id"] for f in block["findings"] if f.get("verdict") == "inconclusive"] for c, block in cohorts}
 
 
 @dataclass(frozen=True)
@@ -218,7 +224,8 @@ def _evaluate_cohort(
     clock.lap("performance")
     say(f"{name}: subgroups")
     block_subgroups = subgroup_scores(task, scored, test, cohort.train, protected, min_rows=s.min_group_rows,
-                                      reps=s.bootstrap_small, seed=s.seed)  # fmt: skip
+                                      min_events=s.min_group_events, reps=s.bootstrap_small,
+                                      seed=s.seed)  # fmt: skip
     clock.lap("subgroups")
     say(f"{name}: counterfactual twins")
     decisions = Decisions(task, prediction if task.kind == SURVIVAL else None)

@@ -2,11 +2,14 @@
 
 The common cells are the release's ``test`` split (realistic synthetic patients). A cell's ``gap`` is
 the common score minus the cell's (positive: the model does worse on the cell). Each score has a
-bootstrap interval; cells with fewer than ``min_rows`` labelled rows are listed but not judged.
+bootstrap interval; cells with fewer than ``min_rows`` labelled rows are listed but not judged. The
+gap's 95% interval combines the two (independent samples): each side's half-width is the two scores'
+half-widths on that side added in quadrature.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,18 @@ def _metric(task: Task):
     if task.kind == MULTICLASS:
         return lambda y, p, t: stats.macro_auc(y, p)
     return lambda y, p, t: stats.auc(y, p)
+
+
+def gap_interval(common: dict[str, Any], cell: dict[str, Any]) -> tuple[float | None, float | None]:
+    """95% interval of ``common - cell`` from the two scores' intervals (None when either lacks one)."""
+    ends = (common["value"], common["ci_low"], common["ci_high"], cell["value"], cell["ci_low"], cell["ci_high"])
+    if any(e is None for e in ends):
+        return None, None
+    c, c_low, c_high, x, x_low, x_high = ends
+    gap = c - x
+    below = math.hypot(c - c_low, x_high - x)  # the gap is smallest when common is low and the cell high
+    above = math.hypot(c_high - c, x - x_low)
+    return round(gap - below, 6), round(gap + above, 6)
 
 
 def stress_scores(
@@ -47,8 +62,10 @@ def stress_scores(
         index = group["__i"].to_numpy()
         result = stats.bootstrap(metric, (y[index], prediction[index], time[index]), reps, seed)
         judged = len(index) >= min_rows and result["value"] is not None and common["value"] is not None
+        low, high = gap_interval(common, result) if judged else (None, None)
         row = {"type": kind, "cell": cell, "n": len(index), task.target: result, "judged": judged,
-               "gap": round(common["value"] - result["value"], 6) if judged else None}  # fmt: skip
+               "gap": round(common["value"] - result["value"], 6) if judged else None,
+               "gap_ci_low": low, "gap_ci_high": high}  # fmt: skip
         if task.kind == BINARY:
             row["event_rate"] = round(float(y[index].mean()), 4)
             row["mean_prediction"] = round(float(prediction[index].mean()), 4)

@@ -1,10 +1,13 @@
 """Subgroups of every protected attribute and of every pair of them (intersections), with fairlearn.
 
-Per group: rows, the task's score (AUC, or Harrell's C-index for survival) and the Brier score (the
-integrated Brier score for survival, censoring-aware through IPCW weights of the whole test split),
-calibration in the large (mean predicted minus observed rate), each with a bootstrap interval for
-groups of at least ``min_rows``. Per attribute: fairlearn's demographic-parity and equalized-odds
-differences of the decisions at the task's threshold (binary tasks), and the worst judged group.
+Per group: rows, events, the task's score (AUC, or Harrell's C-index for survival) and the Brier score
+(the integrated Brier score for survival, censoring-aware through IPCW weights of the whole test split),
+calibration in the large (mean predicted minus observed rate), each with a bootstrap interval for the
+judged groups: at least ``min_rows`` rows and ``min_events`` events (and, for binary tasks, as many
+non-events). Per attribute (binary tasks): fairlearn's demographic-parity and equalized-odds differences
+of the decisions at the task's threshold between its judged groups, with bootstrap intervals (see
+:mod:`pipeline.evaluation.fairness`). And the worst judged group, with its gap below the whole split
+and the gap's interval (the whole split's score minus the group's interval ends).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import polars as pl
-from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
+from fairlearn.metrics import MetricFrame
 
 from pipeline.evaluation import stats
+from pipeline.evaluation.fairness import fairness_entry
 from pipeline.evaluation.performance import Scored
 from pipeline.evaluation.tasks import BINARY, MULTICLASS, SURVIVAL, Task
 from pipeline.subgroups import subgroup_labels
@@ -56,6 +60,34 @@ def _nan_on_failure(metric: Callable[[np.ndarray], float]) -> Callable[[np.ndarr
     return wrapped
 
 
+def _events(task: Task, y: np.ndarray) -> int | None:
+    """Events among a group's labels (binary and survival; None for multiclass)."""
+    return None if task.kind == MULTICLASS else int(y.sum())
+
+
+def enough_events(task: Task, y: np.ndarray, min_events: int) -> bool:
+    """A group's score can be judged: ``min_events`` events (binary: and non-events); multiclass: always."""
+    if task.kind == MULTICLASS:
+        return True
+    events = int(y.sum())
+    return events >= min_events and (task.kind != BINARY or len(y) - events >= min_events)
+
+
+def _worst(groups: list[dict[str, Any]], target: str, overall: float | None) -> dict[str, Any] | None:
+    """The judged group with the lowest score, its gap below the whole split and the gap's interval."""
+    judged = [g for g in groups if g["judged"] and g[target]["value"] is not None]
+    worst = min(judged, key=lambda g: g[target]["value"], default=None)
+    if worst is None:
+        return None
+    score = worst[target]
+    gap = None if overall is None else round(overall - score["value"], 6)
+    known = gap is not None and score["ci_low"] is not None and score["ci_high"] is not None
+    return {"attribute": worst["attribute"], "group": worst["group"], "n": worst["n"], **score, "gap": gap,
+            "gap_ci_low": round(overall - score["ci_high"], 6) if known else None,
+            "gap_ci_high": round(overall - score["ci_low"], 6) if known else None,
+            "judged_groups": len(judged)}  # fmt: skip
+
+
 def subgroup_scores(
     task: Task,
     scored: Scored,
@@ -66,6 +98,7 @@ def subgroup_scores(
     min_rows: int,
     reps: int,
     seed: int,
+    min_events: int = 10,
 ) -> dict[str, Any]:
     """The subgroups block of the output contract; ``rows`` are the scored test rows (same order)."""
     present = [a for a in attributes if a in rows.columns and rows[a].drop_nulls().n_unique() >= 2]
@@ -92,9 +125,9 @@ def subgroup_scores(
             key = key if isinstance(key, tuple) else (key,)
             members = index[(features.iloc[index].to_numpy() == np.array(key, dtype=object)).all(axis=1)]
             n = len(members)
-            judged = n >= min_rows
+            judged = n >= min_rows and enough_events(task, scored.y[members], min_events)
             row: dict[str, Any] = {"attribute": name, "group": SEPARATOR.join(str(k) for k in key), "n": n,
-                                   "judged": judged}  # fmt: skip
+                                   "events": _events(task, scored.y[members]), "judged": judged}  # fmt: skip
             for metric_name, metric in metrics.items():
                 if judged:
                     row[metric_name] = stats.bootstrap(metric, (members,), reps, seed)
@@ -104,22 +137,13 @@ def subgroup_scores(
         if task.kind == BINARY:
             decisions = (scored.prediction[index] >= task.threshold).astype(int)
             sensitive = features.iloc[index].astype(str).agg(SEPARATOR.join, axis=1).to_numpy()
-            fairness.append({
-                "attribute": name,
-                "demographic_parity_difference": round(float(demographic_parity_difference(
-                    scored.y[index], decisions, sensitive_features=sensitive)), 6),
-                "equalized_odds_difference": round(float(np.nan_to_num(equalized_odds_difference(
-                    scored.y[index], decisions, sensitive_features=sensitive))), 6),
-            })  # fmt: skip
-    judged = [g for g in groups if g["judged"] and g[target]["value"] is not None]
-    worst = min(judged, key=lambda g: g[target]["value"], default=None)
+            judged_groups = [g["group"] for g in groups if g["attribute"] == name and g["judged"]]
+            fairness.append(fairness_entry(name, scored.y[index], decisions, sensitive, judged_groups, reps=reps,
+                                           seed=seed))  # fmt: skip
     return {
         "metric": target,
         "overall": None if overall is None else round(overall, 6),
         "groups": groups,
-        "worst": None if worst is None else {
-            "attribute": worst["attribute"], "group": worst["group"], "n": worst["n"], **worst[target],
-            "gap": None if overall is None else round(overall - worst[target]["value"], 6),
-        },
+        "worst": _worst(groups, target, overall),
         "fairness": fairness,
-    }  # fmt: skip
+    }

@@ -47,8 +47,9 @@ class Gate:
 
     A gate judges only with evidence (:mod:`pipeline.validation.verdicts`): pass, fail or
     inconclusive. A row backed by fewer than ``min_rows`` rows is inconclusive, and a
-    ``pessimistic`` gate (the default for privacy) passes only when the end of its one-sided 95%
-    interval that is worse for the patients lies within the bound.
+    ``pessimistic`` gate (the default for privacy) passes only when the attack has the power to
+    tell: at the ``ideal`` (what a generator that leaks nothing scores) the end of its one-sided
+    95% interval lies within the bound (without an ideal: the realized end does).
     """
 
     family: str
@@ -59,6 +60,7 @@ class Gate:
     off: bool = False  # a cohort's way to switch a default gate off (with a reason in `why`)
     min_rows: int | None = None  # None: the settings' min_gate_rows
     judge: str | None = None  # None: pessimistic for privacy, the value otherwise
+    ideal: float | None = None  # what a generator that leaks nothing scores (a pessimistic gate's power)
 
     @property
     def judges(self) -> str:
@@ -92,7 +94,7 @@ class ValidationConfig:
 def _gate(raw: Any, where: str) -> Gate:
     if not isinstance(raw, dict) or "metric" not in raw or "family" not in raw:
         raise ValidationConfigError(f"{where}: a gate needs 'family' and 'metric', got {raw!r}")
-    unknown = set(raw) - {"family", "metric", "max", "min", "why", "disabled", "min_rows", "judge"}
+    unknown = set(raw) - {"family", "metric", "max", "min", "why", "disabled", "min_rows", "judge", "ideal"}
     if raw.get("disabled") is True and not unknown:
         return Gate(str(raw["family"]), str(raw["metric"]), "off", float("nan"), str(raw.get("why", "")), off=True)
     bounds = [k for k in ("max", "min") if k in raw]
@@ -115,9 +117,12 @@ def _gate(raw: Any, where: str) -> Gate:
     min_rows = raw.get("min_rows")
     if min_rows is not None and (not isinstance(min_rows, int) or min_rows < 1):
         raise ValidationConfigError(f"{where}: gate {raw['metric']}: min_rows must be a positive integer")
+    ideal = raw.get("ideal")
+    if ideal is not None and not isinstance(ideal, int | float):
+        raise ValidationConfigError(f"{where}: gate {raw['metric']}: ideal must be a number, got {ideal!r}")
     return Gate(
         str(raw["family"]), str(raw["metric"]), bounds[0], threshold, str(raw.get("why", "")),
-        min_rows=min_rows, judge=judge,
+        min_rows=min_rows, judge=judge, ideal=None if ideal is None else float(ideal),
     )  # fmt: skip
 
 

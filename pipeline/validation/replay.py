@@ -15,7 +15,7 @@ from pipeline.subgroups import subgroup_labels
 from pipeline.validation.adversary import FAMILY, qi_labels, quasi_identifiers
 from pipeline.validation.columns import ColumnKinds
 from pipeline.validation.intervals import rate_difference, wilson
-from pipeline.validation.metrics import Metric
+from pipeline.validation.metrics import OVERALL, Metric
 
 IDENTIFIER_DISTINCT_SHARE = 0.9  # a column whose training values are this unique identifies patients
 MIN_IDENTIFIER_VALUES = 20
@@ -41,8 +41,6 @@ def exact_copies(
         return rows.select(columns).join(records, on=columns, how="semi", nulls_equal=True).height
 
     copies = matches(synthetic, unique_train)
-    rate = copies / max(synthetic.height, 1)
-    chance = matches(holdout, unique_train) / max(holdout.height, 1)
     return [
         Metric(
             FAMILY,
@@ -51,8 +49,9 @@ def exact_copies(
             baseline=matches(holdout, distinct_train) / max(holdout.height, 1),
         ),
         Metric(FAMILY, "unique_record_copies", float(copies)),
-        Metric(FAMILY, "unique_record_copy_rate", rate, baseline=chance),
-        Metric(FAMILY, "unique_record_copy_excess", rate - chance),
+        *_rate_metrics(
+            "unique_record_copy", copies, synthetic.height, matches(holdout, unique_train), holdout.height, OVERALL
+        ),
     ]
 
 

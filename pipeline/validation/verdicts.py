@@ -7,9 +7,12 @@ Holm's step-down procedure over all gated rows of the cohort, so the family of g
 synthesizer that meets every bound with probability at most ``family_alpha``. A row that does not
 fail **passes** when the evidence says it is within the bound:
 
-- privacy (``judge: pessimistic``): the upper end of a one-sided 95% interval lies within the
-  bound; the burden of proof is the synthesizer's, so an overall privacy attack that cannot tell
-  is **inconclusive and blocking**;
+- privacy (``judge: pessimistic``): the value lies within the bound and the attack has the power
+  to tell: at the gate's ``ideal`` (what a generator that leaks nothing scores, e.g. an AUC of
+  0.5) the end of the one-sided 95% interval that is worse for patients would still lie within
+  the bound (``judged``), so the minimum rows follow from the bound and the interval, not from a
+  fixed count; without an ideal, the realized end must lie within. The burden of proof is the
+  synthesizer's, so an attack on the whole cohort that cannot tell is **inconclusive and blocking**;
 - every other gate (``judge: value``): the value lies within the bound and so does its noise
   floor (real unseen patients of the same cohort); otherwise the gate cannot tell at this size.
 
@@ -26,6 +29,7 @@ import polars as pl
 
 from pipeline.validation.gates import Gate
 from pipeline.validation.intervals import Z95
+from pipeline.validation.metrics import OVERALL
 
 Z90 = 1.6448536269514722  # one-sided 95%
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
@@ -64,12 +68,14 @@ def _beyond(value: float, bound: str, threshold: float) -> bool:
     return value > threshold if bound == "max" else value < threshold
 
 
-def _safe_end(row: dict, bound: str) -> float:
-    """The end of the one-sided 95% interval that is worse for patients (the value without one)."""
-    value, far = row["value"], row["ci_upper"] if bound == "max" else row["ci_lower"]
+def _safe_end(row: dict, gate: Gate) -> float:
+    """The end of the one-sided 95% interval that is worse for patients, around the gate's ideal when
+    it has one (the attack's detection limit), else around the value (the value without an interval)."""
+    value, far = row["value"], row["ci_upper"] if gate.bound == "max" else row["ci_lower"]
+    centre = value if gate.ideal is None else gate.ideal
     if far is None:
-        return value
-    return value + (far - value) * Z90 / Z95
+        return centre
+    return centre + (far - value) * Z90 / Z95
 
 
 def _verdict_on_evidence(row: dict, gate: Gate) -> tuple[str, float | None]:
@@ -79,8 +85,9 @@ def _verdict_on_evidence(row: dict, gate: Gate) -> tuple[str, float | None]:
     if (row["rows"] or 0) < (gate.min_rows or 1):
         return INCONCLUSIVE, row["value"]
     if gate.judges == "pessimistic":
-        judged = _safe_end(row, gate.bound)
-        return (INCONCLUSIVE if _beyond(judged, gate.bound, gate.threshold) else PASS), judged
+        judged = _safe_end(row, gate)
+        unclear = _beyond(judged, gate.bound, gate.threshold) or _beyond(row["value"], gate.bound, gate.threshold)
+        return (INCONCLUSIVE if unclear else PASS), judged
     floor = row["noise_floor"]
     unclear = _beyond(row["value"], gate.bound, gate.threshold) or (
         floor is not None and _beyond(floor, gate.bound, gate.threshold)
@@ -89,8 +96,9 @@ def _verdict_on_evidence(row: dict, gate: Gate) -> tuple[str, float | None]:
 
 
 def is_blocking(family: str, target: str | None, verdict: str) -> bool:
-    """A failed gate withholds the cohort; so does an inconclusive privacy attack on the whole cohort."""
-    return verdict == FAIL or (verdict == INCONCLUSIVE and family == "privacy" and "=" not in (target or ""))
+    """A failed gate withholds the cohort; so does an inconclusive privacy attack on the whole cohort
+    (per subgroup or per column, an inconclusive attack is listed, not blocking)."""
+    return verdict == FAIL or (verdict == INCONCLUSIVE and family == "privacy" and target == OVERALL)
 
 
 def apply_gates(metrics: pl.DataFrame, gates: list[Gate], *, alpha: float = 0.05) -> pl.DataFrame:
@@ -138,21 +146,29 @@ failed_gates = blocking_gates
 
 
 def _describe(row: dict) -> str:
+    """Why a gated row did not pass, in one line."""
     where = f"{row['family']}.{row['metric']} [{row['target']}]"
     if row["value"] is None:
         return f"{where} = not computed"
-    value = f"{row['value']:.4g}"
-    op = "<=" if row["bound"] == "max" else ">="
+    value, op, bound, threshold = (
+        f"{row['value']:.4g}",
+        "<=" if row["bound"] == "max" else ">=",
+        row["bound"],
+        row["threshold"],
+    )
+    judged, floor = row["judged"], row["noise_floor"]
     if (row["rows"] or 0) < (row["min_rows"] or 1):
         return f"{where} = {value}: too few rows to tell ({row['rows'] or 0} < {row['min_rows']})"
     if row["verdict"] == FAIL:
-        return f"{where} = {value}, must be {op} {row['threshold']:g} (beyond it at p = {row['p_value']:.2g}, Holm)"
-    judged, floor = row["judged"], row["noise_floor"]
-    if judged is not None and judged != row["value"] and _beyond(judged, row["bound"], row["threshold"]):
-        return f"{where} = {value}: its one-sided 95% end {judged:.4g} is not {op} {row['threshold']:g}"
-    if floor is not None and _beyond(floor, row["bound"], row["threshold"]):
-        return f"{where} = {value}: the noise floor {floor:.4g} is itself beyond {row['threshold']:g}"
-    return f"{where} = {value} is beyond {row['threshold']:g} but within sampling noise"
+        return f"{where} = {value}, must be {op} {threshold:g} (beyond it at p = {row['p_value']:.2g}, Holm)"
+    if _beyond(row["value"], bound, threshold):
+        return f"{where} = {value} is beyond {threshold:g} but within sampling noise"
+    if floor is not None and _beyond(floor, bound, threshold):
+        return f"{where} = {value}: the noise floor {floor:.4g} is itself beyond {threshold:g}"
+    if judged is not None and _beyond(judged, bound, threshold):
+        end = f"a one-sided 95% end of {judged:.4g}, not {op} {threshold:g}"
+        return f"{where} = {value}: too little evidence at this size ({end})"
+    return f"{where} = {value}: inconclusive"
 
 
 def describe_failures(metrics: pl.DataFrame) -> list[str]:

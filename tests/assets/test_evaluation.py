@@ -63,6 +63,7 @@ def test_each_model_partition_is_recorded_with_headline_metadata_and_plots(evalu
     board = leaderboard(store, "0.9.0", "mortality_12m")
     assert sorted(set(board["model"])) == ["reference:biased", "reference:fair"] and set(board["cohort"]) == {
         "colon", "support2_cancer"}  # fmt: skip
+    assert board["findings_inconclusive"].min() >= 0 and board["findings_failed"].min() >= 0
     assert {e["subject"] for e in audit.read_log(store).to_dicts() if e["kind"] == "evaluation"} == {
         "0.9.0:mortality_12m:reference:fair", "0.9.0:mortality_12m:reference:biased"}  # fmt: skip
     assert audit.verify_chain(store) == []
@@ -81,6 +82,12 @@ def test_a_check_per_finding_fails_for_the_biased_model_only(evaluated) -> None:
     )
     [failed] = [e for e in results["reference_biased"].get_asset_check_evaluations() if e.check_name == flip]
     assert "race (pure)" in str(failed.metadata["breaches"].value)
+    assert failed.metadata["verdict"].value == "fail" and failed.description.startswith("fail: ")
+    # the fair model never flips, but ~120 pairs per attribute cannot show a rate below 1%: inconclusive, not failed
+    [unclear] = [e for e in results["reference_fair"].get_asset_check_evaluations() if e.check_name == flip]
+    assert unclear.passed and unclear.metadata["verdict"].value == "inconclusive"
+    assert unclear.description.startswith("inconclusive: ")
+    assert "sex (pure)" in str(unclear.metadata["inconclusive"].value)
 
 
 def test_the_release_is_an_input_and_each_check_is_partitioned_by_model(evaluated) -> None:

@@ -104,7 +104,7 @@ def test_validate_exits_1_on_failed_gates_and_still_writes_every_metric(
     config = _fast_validation_config(tmp_path)
     code = main(["validate", str(real), str(copies), "--out", str(out), "--config", str(config)])
     assert code == 1
-    assert "privacy.unique_record_copies" in capsys.readouterr().err
+    assert "privacy.unique_record_copy_excess" in capsys.readouterr().err
     metrics = pl.read_parquet(out)
     assert set(metrics["family"]) == {"fidelity", "utility", "survival", "privacy", "fairness"}
     assert metrics.filter(pl.col("gate") & ~pl.col("passed")).height > 0

@@ -99,3 +99,18 @@ def test_adversarial_search_finds_plausible_changes_of_what_the_model_uses(evalu
     )
     broken, _ = count_violations(changed, load_rules())
     assert not broken.any()
+
+
+def test_findings_are_verdicts_and_the_fair_model_fails_none(evaluations) -> None:
+    vocabulary = {"pass", "fail", "inconclusive", "not applicable"}
+    for (model, task), evaluation in evaluations.items():
+        for cohort, block in evaluation.result["cohorts"].items():
+            for finding in block["findings"]:
+                assert finding["verdict"] in vocabulary and finding["passed"] == (finding["verdict"] != "fail")
+                for entry in finding["breaches"] + finding["inconclusive"]:
+                    assert {"interval", "verdict", "cases"} <= set(entry)
+                if model == "reference:fair":  # small groups and rare cells are inconclusive, never failed
+                    assert finding["verdict"] != "fail", (task, cohort, finding)
+        assert evaluation.findings_inconclusive.keys() == evaluation.findings_failed.keys()
+    biased = evaluations[("reference:biased", "overall_survival")].result["cohorts"]["support2_cancer"]["findings"]
+    assert {f["id"]: f["verdict"] for f in biased}["demographic_parity"] == "not applicable"  # a binary score

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.evaluation.config import load_evaluation_config
 from pipeline.evaluation.errors import EvaluationError
+from pipeline.evaluation.findings import candidate_verdict
 from pipeline.evaluation.registry import load_models_registry
 from pipeline.evaluation.tasks import cohort_tasks
 from pipeline.release.tasks import declare_tasks, mortality_labels
@@ -46,7 +47,12 @@ def test_config_and_models_registry_refuse_malformed_files(tmp_path: Path) -> No
     config = load_evaluation_config()
     assert {r.id for r in config.findings} >= {"counterfactual_flip_rate", "adversarial_change"}
     flip = next(r for r in config.findings if r.id == "counterfactual_flip_rate")
-    assert flip.breached(0.05, 0.02, 0.08) and not flip.breached(0.05, 0.005, 0.08)
+    assert candidate_verdict(flip, 0.05, 0.02, 0.08)[0] == "fail"  # the whole interval lies above 1%
+    assert candidate_verdict(flip, 0.05, 0.005, 0.08)[0] == "inconclusive"  # above on its value, not beyond chance
+    (tmp_path / "old.yaml").write_text(  # `when` of config files written before verdicts: accepted, not used
+        "version: 1\nfindings: [{id: flips, score: counterfactual.flip_rate, max: 0.01, when: ci_low}]\n"
+    )
+    assert load_evaluation_config(tmp_path / "old.yaml").findings[0].when == "ci_low"
     (tmp_path / "bad.yaml").write_text("version: 1\nsettings: {bootstrapp: 3}\n")
     with pytest.raises(EvaluationError, match="unknown settings"):
         load_evaluation_config(tmp_path / "bad.yaml")

@@ -10,10 +10,12 @@ import dataclasses
 
 import numpy as np
 import polars as pl
+import pytest
 
 from pipeline.validation import privacy, survival
 from pipeline.validation.columns import column_kinds
 from pipeline.validation.gates import ANONYMETER_METRICS, load_validation_config
+from pipeline.validation.planted import PLANTED
 from pipeline.validation.suite import ValidationResult, validate_cohort
 from pipeline.validation.verdicts import describe_failures, failed_gates
 
@@ -51,7 +53,7 @@ def test_a_verbatim_copy_fails(colon_three_way) -> None:
     train, holdout, unseen = colon_three_way
     failed = _failed(_validate(train, holdout, train.sample(unseen.height, seed=3)))
     # colon's quasi-identifiers are coarse (age band, sex, grade, event): copies hit few unique ones
-    assert {"unique_record_copies", "mia_auc", "dcr_share"} <= failed
+    assert {"unique_record_copy_excess", "mia_auc", "dcr_share"} <= failed
 
 
 def test_quasi_identifiers_replayed_from_unique_training_patients_fail(colon_three_way) -> None:
@@ -120,8 +122,8 @@ def test_a_gate_needs_enough_rows_and_judges_the_pessimistic_end(colon_three_way
     train, holdout, unseen = colon_three_way
     table = _validate(train, holdout, unseen).table
     row = table.filter((pl.col("metric") == "mia_auc") & pl.col("gate")).row(0, named=True)
-    # privacy passes on the upper end of a one-sided 95% interval (inside the two-sided one)
-    assert row["value"] < row["judged"] < row["ci_upper"] and row["min_rows"] == 30 and row["verdict"] == "pass"
+    # privacy passes when the attack can tell: the one-sided 95% end around the ideal (0.5) is within the bound
+    assert 0.5 < row["judged"] < 0.6 and row["min_rows"] == 30 and row["verdict"] == "pass"
     fidelity = table.filter((pl.col("metric") == "c2st_auc") & pl.col("gate")).row(0, named=True)
     assert fidelity["judged"] == fidelity["value"]  # fidelity gates judge the estimate
 
@@ -145,4 +147,20 @@ def test_anonymeter_gates_single_out_a_verbatim_copy_and_pass_unseen_patients(co
     # colon's quasi-identifiers are coarse: a copy is singled out, its links and secrets are not
     assert "singling_out_risk" in set(failed["metric"]), describe_failures(copied)
     singled = failed.filter(pl.col("metric") == "singling_out_risk")
-    assert (singled["judged"] > singled["value"]).all() and (singled["verdict"] == "fail").all()
+    assert (singled["verdict"] == "fail").all() and (singled["blocking"]).all()
+
+
+# the planted failures of bench/calibration.py that a quarter of colon (232 patients) has the power
+# to show; qi_replay (20 unique training patients: 8.6% of rows, under the 10% bound) and
+# arms_swapped (77 patients per arm) it has not, which bench/results/calibration.md reports
+CAUGHT_ON_COLON = ("verbatim_copy", "copies_20pct", "identifier_copy", "minority_erased", "event_inverted",
+                   "survival_halved_subgroup", "ten_rows", "impossible_patients")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CAUGHT_ON_COLON)
+def test_every_planted_failure_is_withheld(colon_three_way, name: str) -> None:
+    train, holdout, unseen = colon_three_way
+    planted_set = PLANTED[name](train, unseen, ["sex"], 0)
+    assert planted_set is not None
+    result = _validate(train, holdout, planted_set)
+    assert not result.passed, f"{name} was released: {result.verdict()}"

@@ -6,7 +6,13 @@ import polars as pl
 
 from pipeline.validation.gates import Gate
 from pipeline.validation.metrics import Metric, metrics_frame
-from pipeline.validation.verdicts import apply_gates, beyond_p_value, describe_inconclusive, holm_rejections
+from pipeline.validation.verdicts import (
+    apply_gates,
+    beyond_p_value,
+    describe_failures,
+    describe_inconclusive,
+    holm_rejections,
+)
 
 
 def _table(*metrics: Metric, floor: dict | None = None) -> pl.DataFrame:
@@ -26,7 +32,7 @@ def test_the_p_value_uses_the_interval_side_facing_away_from_the_bound() -> None
 
 
 def test_fail_pass_and_inconclusive() -> None:
-    privacy = Gate("privacy", "dcr_share", "max", 0.6, min_rows=30)
+    privacy = Gate("privacy", "dcr_share", "max", 0.6, min_rows=30, ideal=0.5)
     survival = Gate("survival", "km_max_gap", "max", 0.3, min_rows=30)
     table = apply_gates(
         _table(
@@ -80,3 +86,16 @@ def test_holm_keeps_many_borderline_rows_from_failing_together() -> None:
     assert set(table["verdict"]) == {"inconclusive"}
     single = apply_gates(_table(rows[0]), [gate], alpha=0.05)
     assert single["verdict"].to_list() == ["fail"]
+
+
+def test_a_privacy_attack_without_power_cannot_pass_even_at_its_ideal() -> None:
+    """50 compared rows: a DCR share of exactly 0.5 still has a one-sided 95% end (around the ideal)
+    beyond 0.6, so the attack could not have told a leak from chance: inconclusive, and blocking."""
+    gate = Gate("privacy", "dcr_share", "max", 0.6, min_rows=30, ideal=0.5)
+    small = Metric("privacy", "dcr_share", 0.5, lower=0.365, upper=0.635, rows=50)
+    large = Metric("privacy", "dcr_share", 0.55, lower=0.52, upper=0.58, rows=1000)
+    table = apply_gates(_table(small), [gate])
+    assert table["verdict"].to_list() == ["inconclusive"] and table["blocking"].to_list() == [True]
+    assert 0.6 < table["judged"][0] < 0.635
+    assert "too little evidence" in describe_failures(table)[0]
+    assert apply_gates(_table(large), [gate])["verdict"].to_list() == ["pass"]
