@@ -1,10 +1,9 @@
-"""What must hold for twins, and what a model builder measures with them."""
+"""What must hold for twins (their flip rate is measured by :mod:`pipeline.evaluation.counterfactual`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import polars as pl
 
 from pipeline.stress.tags import TAG_COLUMNS, TWIN
@@ -38,24 +37,3 @@ def twin_problems(frame: pl.DataFrame, descendants: Mapping[str, Sequence[str]] 
         if bad.height:
             problems.append(f"{bad.height} twins differ from their base in {column!r} (e.g. pair {bad['pair_id'][0]})")
     return problems
-
-
-def counterfactual_flip_rate(frame: pl.DataFrame, predictions: Sequence[object] | np.ndarray) -> pl.DataFrame:
-    """Per changed attribute and mode: the share of twins whose prediction differs from their base's.
-
-    ``predictions`` holds one model output per row of ``frame`` (class labels or rounded scores).
-    A model that ignores the protected attribute (and its descendants) scores 0.
-    """
-    twins = frame.filter(pl.col("stress_type") == TWIN)
-    rows = frame.with_columns(pl.Series("__prediction", np.asarray(predictions))).filter(pl.col("stress_type") == TWIN)
-    if twins.is_empty():
-        return pl.DataFrame(
-            schema={"changed_attribute": pl.String, "twin_mode": pl.String, "twins": pl.UInt32, "flip_rate": pl.Float64}
-        )
-    base = rows.filter(pl.col("twin_role") == "base").select("pair_id", pl.col("__prediction").alias("__base"))
-    joined = rows.filter(pl.col("twin_role") == "twin").join(base, on="pair_id")
-    return (
-        joined.group_by("changed_attribute", "twin_mode")
-        .agg(pl.len().alias("twins"), (pl.col("__prediction") != pl.col("__base")).mean().alias("flip_rate"))
-        .sort("changed_attribute", "twin_mode")
-    )

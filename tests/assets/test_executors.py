@@ -103,6 +103,12 @@ def test_the_helm_values_limit_training_runs_and_choose_the_k8s_executor() -> No
         == yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"][0]["python_module"]["location_name"]
     )
     assert {"name": "ONCOBENCH_EXECUTOR", "value": "k8s"} in deployment["env"]
+    # nothing leaves the cluster: telemetry off in the instance and in every process the chart starts
+    assert values["telemetry"]["enabled"] is False
+    assert {"name": "DAGSTER_DISABLE_TELEMETRY", "value": "1"} in deployment["env"]
+    assert "DAGSTER_DISABLE_TELEMETRY=1" in values["runLauncher"]["config"]["k8sRunLauncher"]["envVars"]
+    assert values["dagsterWebserver"]["env"]["DAGSTER_DISABLE_TELEMETRY"] == "1"
+    assert values["dagsterDaemon"]["env"]["DAGSTER_DISABLE_TELEMETRY"] == "1"
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert any(limit["key"] == STAGE_TAG and limit["value"] == "training" for limit in queue["tagConcurrencyLimits"])

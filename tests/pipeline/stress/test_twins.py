@@ -9,7 +9,9 @@ from sklearn.linear_model import LogisticRegression
 
 from pipeline.cohorts.load import harmonize_entry, read_raw
 from pipeline.cohorts.registry import load_registry
-from pipeline.stress.consistency import counterfactual_flip_rate, twin_problems
+from pipeline.evaluation.counterfactual import Decisions, counterfactual_scores, twin_pairs
+from pipeline.release.tasks import BINARY, Task
+from pipeline.stress.consistency import twin_problems
 from pipeline.stress.twins import TwinError, make_twins
 
 SUPPORT2 = load_registry().get("support2_cancer")
@@ -66,9 +68,11 @@ def test_twins_catch_a_model_that_uses_race_and_clear_one_that_does_not(support2
     labels = ((rows["vital_status_event"] == 1) & (rows["survival_months"] <= 12)).to_numpy()
     model = LogisticRegression(C=100.0, max_iter=1000).fit(_features(rows, use_race), labels)
     twins = make_twins(rows.sample(400, seed=0), ["race"], mode="pure")
-    scores = np.round(model.predict_proba(_features(twins, use_race))[:, 1], 2)  # a risk score, as reported
-    flips = counterfactual_flip_rate(twins, scores)
-    rate = flips.filter(pl.col("changed_attribute") == "race")["flip_rate"][0]
+    pairs = twin_pairs(twins)  # the evaluation's own flip rate: decisions at the task's threshold
+    scores = model.predict_proba(_features(pairs, use_race))[:, 1]
+    task = Task("mortality_12m", BINARY, "death within 12 months", 12.0, threshold=float(np.median(scores)))
+    entries, _ = counterfactual_scores(pairs, scores, Decisions(task), bins=20, max_cases=5)
+    rate = next(e["flip_rate"] for e in entries if e["attribute"] == "race")
     if use_race:
         assert rate > 0.02, rate
     else:
