@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from pipeline.stress.derived import derived_columns
 from pipeline.stress.tags import TAG_COLUMNS, TWIN
 
 ALWAYS_ALLOWED = frozenset({"patient_id", *TAG_COLUMNS})
@@ -25,10 +26,16 @@ def twin_problems(frame: pl.DataFrame, descendants: Mapping[str, Sequence[str]] 
     if incomplete.height or twins["pair_id"].null_count():
         problems.append(f"{incomplete.height} pairs without exactly one base and at least one twin")
     compared = [c for c in frame.columns if c not in ALWAYS_ALLOWED]
-    base = twins.filter(pl.col("twin_role") == "base").select("pair_id", *compared)
+    bases = twins.filter(pl.col("twin_role") == "base")
+    carried = {a: derived_columns(bases.filter(pl.col("changed_attribute") == a), a).recoded
+               for a in twins["changed_attribute"].unique().drop_nulls()}  # fmt: skip
+    base = bases.select("pair_id", *compared)
     joined = twins.filter(pl.col("twin_role") == "twin").join(base, on="pair_id", suffix="__base")
     for column in compared:
         allowed = pl.col("changed_attribute") == column
+        for attribute, recoded in carried.items():  # a column carrying the attribute changes with it
+            if column in recoded:
+                allowed = allowed | (pl.col("changed_attribute") == attribute)
         for attribute, children in (descendants or {}).items():
             if column in children:
                 allowed = allowed | ((pl.col("changed_attribute") == attribute) & (pl.col("twin_mode") == "consistent"))

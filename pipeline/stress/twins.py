@@ -1,6 +1,7 @@
 """Counterfactual twins: the same patient with one protected attribute changed.
 
-``pure`` twins change the attribute and nothing else. ``consistent`` twins also redraw the
+``pure`` twins change the attribute and nothing else (columns that carry it under another name,
+:mod:`pipeline.stress.derived`, change with it or are blanked in the pair). ``consistent`` twins also redraw the
 columns the cohort's causal graph says depend on it (e.g. income_band -> insurance), from
 the rows of the input that have the new value, and nothing else. Numeric attributes (age)
 move to the median of each other band.
@@ -14,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.errors import OncoBenchError
+from pipeline.stress.derived import derived_columns
 from pipeline.stress.tags import TWIN, TWIN_MODES, stable_ids, tagged
 from pipeline.subgroups import is_banded, subgroup_labels
 
@@ -61,7 +63,9 @@ def make_twins(
             [c for c in (descendants or {}).get(attribute, []) if c in base.columns] if mode == "consistent" else []
         )
         labels = subgroup_labels(base, attribute)
+        carried = derived_columns(base, attribute)
         known = base.with_columns(labels.alias("__label")).filter(pl.col("__label").is_not_null())
+        known = known.with_columns(pl.lit(None, dtype=base.schema[c]).alias(c) for c in carried.blanked)
         pair_ids = stable_ids(known["patient_id"], f"{attribute}:{mode}")
         known = known.with_columns(pair_ids.alias("__pair"))
         parts.append(_rows(known, "base", attribute, mode))
@@ -70,6 +74,9 @@ def make_twins(
             if twins.is_empty():
                 continue
             twins = twins.with_columns(pl.lit(value).cast(base.schema[attribute]).alias(attribute))
+            twins = twins.with_columns(
+                pl.lit(mapping.get(label), dtype=base.schema[c]).alias(c) for c, mapping in carried.recoded.items()
+            )
             if redrawn:
                 pool = base.filter(labels == label).select(redrawn)
                 picked = pool[rng.integers(0, pool.height, size=twins.height)]

@@ -77,3 +77,31 @@ def test_twins_catch_a_model_that_uses_race_and_clear_one_that_does_not(support2
         assert rate > 0.02, rate
     else:
         assert rate == 0.0
+
+
+def test_pure_twins_flip_what_carries_the_attribute_under_another_name() -> None:
+    """A spec that maps sex through an expression keeps its source column as an extra; a finer race
+    code goes with one race each. A sex twin must not still say the original sex."""
+    six = pl.DataFrame({
+        "sex": ["Male", "Female", "Male", "Female", "Male", "Female"],
+        "sex_1_male_0_female": [1, 0, 1, 0, 1, 0],
+        "race": ["White", "White", "Black", "Black", "White", "Black"],
+        "race_detail": ["White-EU", "White-US", "Black-US", "Black-AF", "White-EU", "Black-US"],
+        "stage": ["I", "I", "II", "II", "I", "I"],
+        "survival_months": [5.0, 7.5, 12.25, 30.0, 41.5, 2.0],  # unique values: a measurement, not a code
+    })  # fmt: skip
+    base = (
+        pl.concat([six] * 10)
+        .with_row_index("n")
+        .with_columns(patient_id=pl.format("p{}", "n"), age_at_diagnosis=50.0 + pl.col("n").cast(pl.Float64))
+        .drop("n")
+    )
+    twins = make_twins(base, ["sex", "race"], mode="pure")
+    sex = twins.filter(pl.col("changed_attribute") == "sex")
+    coded = sex.select((pl.col("sex") == "Male").cast(pl.Int64) == pl.col("sex_1_male_0_female"))
+    assert coded.to_series().all()  # the extra follows the flipped sex in every row
+    race = twins.filter(pl.col("changed_attribute") == "race")
+    assert race["race_detail"].is_null().all()  # finer than race: blanked in the base and its twin
+    assert sex["race_detail"].is_not_null().all()  # ... only in the pairs that flip race
+    assert sex["survival_months"].is_not_null().all() and race["survival_months"].is_not_null().all()
+    assert twin_problems(twins) == []  # the pairs still differ only where allowed
