@@ -14,9 +14,11 @@ import polars as pl
 
 from pipeline.cohorts.harmonize import harmonize
 from pipeline.cohorts.identifiers import id_salt, snake_case
+from pipeline.cohorts.readers.biotab import is_biotab_folder, read_biotab_study
 from pipeline.cohorts.readers.cbioportal import (
     DEFAULT_PANEL_SIZES_MB,
     attach_samples,
+    is_cbioportal_folder,
     read_cbioportal_study,
     read_clinical_file,
 )
@@ -77,7 +79,10 @@ def read_raw(entry: CohortEntry, report: IngestReport | None = None) -> pl.DataF
     if entry.kind == "survset":
         return read_survset(entry.location)
     if entry.kind == "cbioportal":
-        return read_cbioportal_study(Path(entry.location), report=report, **_panel_options(entry))
+        folder = Path(entry.location)
+        if is_biotab_folder(folder) and not is_cbioportal_folder(folder):  # a GDC Biotab download
+            return read_biotab_study(folder, report=report)
+        return read_cbioportal_study(folder, report=report, **_panel_options(entry))
     path = Path(entry.location)
     frame = read_table(path, report=report)
     if report is not None:
@@ -206,7 +211,7 @@ def resolve_source(
     spec_path: Path | None = None,
     name: str | None = None,
 ) -> CohortEntry:
-    """A registry name, a cBioPortal study folder or a table file, as a registry entry."""
+    """A registry name, a cBioPortal study folder (or a TCGA Biotab folder) or a table file, as a registry entry."""
     path = Path(source)
     if registry is not None and source in registry.names and not path.exists():
         entry = registry.get(source)

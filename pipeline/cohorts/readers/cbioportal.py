@@ -239,6 +239,11 @@ def attach_samples(
     return patients.join(chosen.drop(shared), on="PATIENT_ID", how="left")
 
 
+def is_cbioportal_folder(folder: Path) -> bool:
+    """A folder holding cBioPortal clinical files."""
+    return (folder / PATIENT_FILE).exists() or (folder / SINGLE_FILE).exists()
+
+
 def read_cbioportal_study(
     folder: Path,
     *,

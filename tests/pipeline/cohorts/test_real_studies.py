@@ -173,7 +173,17 @@ def test_brca_metabric_single_file(shared_study) -> None:
     assert "source_cohort" in frame.columns  # the study's COHORT column, renamed away from the schema's
 
 
-STUDIES = ["crc_msk_2017", "csf_ctdna_msk", "summit_btc_neratinib_msk", "luad_tcga_pan_can_atlas_2018", "brca_metabric"]
+STUDIES = [
+    "crc_msk_2017",
+    "csf_ctdna_msk",
+    "summit_btc_neratinib_msk",
+    "luad_tcga_pan_can_atlas_2018",
+    "brca_metabric",
+    "nsclc_tcga_broad_2016",
+    "tcga_biotab_coad",
+    "tcga_biotab_gbm",
+    "tcga_biotab_ov",
+]
 
 
 @pytest.mark.parametrize("name", STUDIES)
@@ -183,3 +193,27 @@ def test_every_study_passes_the_harmonized_suite(shared_study, name: str) -> Non
     frame, _ = harmonized(shared_study(name))
     outcome = validate_frame(frame, load_suite("harmonized_cohort"))
     assert outcome.success, outcome.describe()
+
+
+def test_nsclc_spreadsheet_error_value_is_missing_not_a_refusal(shared_study) -> None:
+    """OS_MONTHS holds Excel "#VALUE!" errors in 11 rows: read as missing (and counted); the study still ingests."""
+    frame, report = harmonized(shared_study("nsclc_tcga_broad_2016"))
+    assert frame.height > 900
+    assert report["missing_tokens"]["OS_MONTHS"]["#VALUE!"] == 11
+
+
+@pytest.mark.parametrize(("name", "project", "patients"), [("tcga_biotab_coad", "COAD", 458),
+                                                           ("tcga_biotab_ov", "OV", 584),
+                                                           ("tcga_biotab_gbm", "GBM", 596)])  # fmt: skip
+def test_tcga_biotab_folders_ingest_with_survival_from_the_follow_up(shared_study, name, project, patients) -> None:
+    """GDC Biotab tables (two extra header lines, bracketed tokens): one row per patient, survival from the
+    latest of the patient and follow-up tables, clinical stage where the pathologic one does not apply (OV)."""
+    folder = shared_study(name)
+    frame, report = harmonized(folder)
+    assert frame.height == patients
+    raw = pd.read_csv(next(folder.glob("*clinical_patient_*.txt")), sep="\t", dtype=str, skiprows=[1, 2])
+    dead_in_patient_table = (raw["vital_status"] == "Dead").sum()
+    assert frame["vital_status_event"].sum() >= dead_in_patient_table - (len(raw) - patients)
+    assert frame["survival_months"].min() >= 0 and frame["survival_months"].max() < 400
+    assert frame["cancer_stage_group"].is_not_null().any() or project == "GBM"  # GBM has no staging
+    assert any("clinical_drug" in f for f in report["unused_files"])  # listed, not silently ignored
