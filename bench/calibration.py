@@ -42,6 +42,7 @@ SHARED = PROJECT.parent / "shared" / "cohorts"
 MIN_PATIENTS = 200  # studies smaller than this are left out
 SALT = "calibration"  # patient-id hashes of this benchmark only (no private salt file is created)
 UNSEEN = "unseen"
+FLOOR_OFF = "off (it can turn a pass into a non-blocking inconclusive, never change a release decision)"
 COLUMNS = {"withheld": "Boolean", "blocking": "String", "rule_violations": "Int64", "seconds": "Float64",
            "error": "String"}  # fmt: skip
 
@@ -80,10 +81,14 @@ def three_way(frame: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFram
     return train, holdout, unseen
 
 
-def _config(attacks: int | None):
+def _config(attacks: int | None, floor: bool = False):
+    """The validation config, with the noise floor only when asked: a noise floor can turn a pass into an
+    inconclusive that does not block (``pipeline.validation.verdicts``), never change whether a cohort is
+    withheld, and it doubles the time of a validation."""
     from pipeline.validation.gates import ANONYMETER_METRICS, load_validation_config
 
     config = load_validation_config()
+    config = dataclasses.replace(config, settings=dataclasses.replace(config.settings, noise_floor=floor))
     if attacks is None:
         return config
     config = dataclasses.replace(config, settings=dataclasses.replace(config.settings, anonymeter_attacks=attacks))
@@ -129,13 +134,13 @@ def _init() -> None:
     warnings.filterwarnings("ignore", message="Loky-backed parallel loops cannot be called in a multiprocessing")
 
 
-def run_one(job: tuple[str, int, str, int | None]) -> dict[str, object]:
+def run_one(job: tuple[str, int, str, int | None, bool]) -> dict[str, object]:
     """One validation: a cohort's split ``seed``, with the unseen patients or a planted failure."""
     from pipeline.rules import count_violations, load_rules
     from pipeline.validation.planted import PLANTED
     from pipeline.validation.suite import validate_cohort
 
-    source, seed, scenario, attacks = job
+    source, seed, scenario, attacks, floor = job
     name, frame, protected = load_cohort(source)
     train, holdout, unseen = three_way(frame, seed)
     row: dict[str, object] = {"cohort": name, "split": seed, "scenario": scenario, "patients": frame.height,
@@ -150,7 +155,7 @@ def run_one(job: tuple[str, int, str, int | None]) -> dict[str, object]:
         row["rule_violations"] = int(count_violations(synthetic, load_rules())[0].sum())
         started = time.perf_counter()
         result = validate_cohort(
-            train, holdout, synthetic, protected=protected, config=_config(attacks), cohort=name,
+            train, holdout, synthetic, protected=protected, config=_config(attacks, floor), cohort=name,
             synthesizer=scenario, run_id=f"calibration-{name}-{seed}-{scenario}",
         )  # fmt: skip
     except Exception as error:  # a crash (planting or validating) is a result of the benchmark, recorded as such
@@ -275,6 +280,7 @@ def main() -> None:
     parser.add_argument("--scenarios", nargs="+", default=None, choices=_scenarios())
     parser.add_argument("--jobs", type=int, default=2, help="processes, one thread each")
     parser.add_argument("--anonymeter-attacks", type=int, default=None, help="default: config/validation.yaml")
+    parser.add_argument("--noise-floor", action="store_true", help="also compute the noise floor (same verdicts)")
     parser.add_argument(
         "--resume", action="store_true", help="keep the rows of bench/results/calibration.csv and run only the rest"
     )
@@ -287,15 +293,15 @@ def main() -> None:
     sources, skipped = discover(args.cohorts)
     for line in skipped:
         print(f"left out {line}", file=sys.stderr)
-    jobs = [(s, seed, scenario, args.anonymeter_attacks) for seed in range(args.splits)
+    jobs = [(s, seed, scenario, args.anonymeter_attacks, args.noise_floor) for seed in range(args.splits)
             for s in sources for scenario in scenarios]  # fmt: skip
-    config = _config(args.anonymeter_attacks)
+    config = _config(args.anonymeter_attacks, args.noise_floor)
     header = (
         f"# Release-gate calibration\n\nMachine: {platform.machine()}, {available_cores()} cores "
         f"(load average {os.getloadavg()[0]:.1f} at start), Python {platform.python_version()}, polars "
         f"{pl.__version__}, {args.jobs} process(es) with one thread each. Validation config "
         f"{load_validation_config().version}, Anonymeter attacks {config.settings.anonymeter_attacks}, "
-        f"noise floor {'on' if config.settings.noise_floor else 'off'}. {args.splits} split(s) per cohort "
+        f"noise floor {'on' if config.settings.noise_floor else FLOOR_OFF}. {args.splits} split(s) per cohort "
         "(seeds 0..n-1): 50% training, 25% holdout, 25% unseen patients. Scenario `unseen`: the unseen "
         "patients themselves (must be released); every other scenario plants one failure in them "
         "(`pipeline/validation/planted.py`, must be withheld). Withheld: any blocking gate row. "
@@ -319,6 +325,10 @@ def main() -> None:
             table = pl.DataFrame(rows, infer_schema_length=None).sort("cohort", "split", "scenario")
             table.write_csv(RESULTS / "calibration.csv")
             (RESULTS / "calibration.md").write_text(report(table, header, skipped))
+    if rows:  # also when --resume had nothing left to run: the report of the rows kept
+        table = pl.DataFrame(rows, infer_schema_length=None).sort("cohort", "split", "scenario")
+        table.write_csv(RESULTS / "calibration.csv")
+        (RESULTS / "calibration.md").write_text(report(table, header, skipped))
     print(f"wrote {RESULTS / 'calibration.csv'} and {RESULTS / 'calibration.md'}", file=sys.stderr)
 
 
