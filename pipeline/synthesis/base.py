@@ -231,7 +231,8 @@ class Synthesizer(ABC):
             columns[name] = values.alias(name)
             repaired[name] = bad | out_of_range
         frame = pl.DataFrame(columns).select(list(self.schema.names()))
-        frame, _ = censor_beyond_follow_up(frame, getattr(self, "_follow_up", None))  # models saved before it: none
+        limits = getattr(self, "_follow_up", None)  # models saved before it have none
+        frame, _ = censor_beyond_follow_up(frame, limits, event_fixed="vital_status_event" in conditions)
         flags = pl.DataFrame(repaired) if repaired else pl.DataFrame({"_": [False] * n})
         any_repaired = flags.select(pl.any_horizontal(pl.all())).to_series()
         report = SampleReport(

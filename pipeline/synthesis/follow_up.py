@@ -27,19 +27,28 @@ def follow_up_limits(frame: pl.DataFrame) -> tuple[float, float] | None:
     return float(deaths.max()), float(rows[TIME].max())
 
 
-def censor_beyond_follow_up(frame: pl.DataFrame, limits: tuple[float, float] | None) -> tuple[pl.DataFrame, int]:
-    """``frame`` observed within the study's limits, and how many rows that changed."""
+def censor_beyond_follow_up(
+    frame: pl.DataFrame, limits: tuple[float, float] | None, *, event_fixed: bool = False
+) -> tuple[pl.DataFrame, int]:
+    """``frame`` observed within the study's limits, and how many rows that changed.
+
+    ``event_fixed`` (the sample was conditioned on the event): the event is kept as drawn and a late
+    death is moved to the study's last recorded death instead of being censored.
+    """
     if limits is None or TIME not in frame.columns or EVENT not in frame.columns:
         return frame, 0
     last_death, longest = limits
     time, event = pl.col(TIME), pl.col(EVENT)
-    late_death = (event.cast(pl.Float64) > 0) & (time.cast(pl.Float64) > last_death)
-    beyond = time.cast(pl.Float64) > longest
-    changed = int(frame.select((late_death | beyond).fill_null(False).sum()).item())
+    late_death = ((event.cast(pl.Float64) > 0) & (time.cast(pl.Float64) > last_death)).fill_null(False)
+    beyond = (time.cast(pl.Float64) > longest).fill_null(False)
+    changed = int(frame.select((late_death | beyond).sum()).item())
     if not changed:
         return frame, 0
-    new_time = pl.when(beyond.fill_null(False)).then(pl.lit(longest)).otherwise(time)
-    new_event = pl.when((late_death | beyond).fill_null(False)).then(pl.lit(0)).otherwise(event)
+    if event_fixed:
+        new_time = pl.when(late_death).then(pl.lit(last_death)).when(beyond).then(pl.lit(longest)).otherwise(time)
+        return frame.with_columns(new_time.cast(frame.schema[TIME]).alias(TIME)), changed
+    new_time = pl.when(beyond).then(pl.lit(longest)).otherwise(time)
+    new_event = pl.when(late_death | beyond).then(pl.lit(0)).otherwise(event)
     censored = frame.with_columns(
         new_time.cast(frame.schema[TIME]).alias(TIME), new_event.cast(frame.schema[EVENT]).alias(EVENT)
     )

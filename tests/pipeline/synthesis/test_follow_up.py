@@ -24,3 +24,12 @@ def test_a_cohort_without_outcomes_is_left_alone() -> None:
     frame = pl.DataFrame({"age_at_diagnosis": [50, 60]})
     assert follow_up_limits(frame) is None
     assert censor_beyond_follow_up(frame, None) == (frame, 0)
+
+
+def test_a_sample_conditioned_on_the_event_keeps_it_and_moves_late_deaths_inside() -> None:
+    limits = (50.0, 100.0)
+    deaths = pl.DataFrame({"survival_months": [20.0, 70.0, 130.0], "vital_status_event": [1, 1, 1]})
+    observed, changed = censor_beyond_follow_up(deaths, limits, event_fixed=True)
+    assert changed == 2
+    assert observed["vital_status_event"].to_list() == [1, 1, 1]
+    assert observed["survival_months"].to_list() == [20.0, 50.0, 50.0]
