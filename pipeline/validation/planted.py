@@ -18,7 +18,7 @@ from pipeline.schema import IDENTITY_COLUMNS
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.adversary import qi_labels, quasi_identifiers
 from pipeline.validation.columns import SURVIVAL_EVENT, SURVIVAL_TIME, column_kinds
-from pipeline.validation.replay import IDENTIFIER_DISTINCT_SHARE, MIN_IDENTIFIER_VALUES
+from pipeline.validation.replay import identifier_like
 from pipeline.validation.survival import survival_gaps
 
 Frame = pl.DataFrame
@@ -83,19 +83,10 @@ def identifier_copy(train: Frame, unseen: Frame, protected: Sequence[str], seed:
     return unseen.with_columns(_take(train, unseen.height, seed)[ID_COLUMN])
 
 
-def identifier_like(train: Frame) -> list[str]:
-    """Compared columns whose training values (nearly) identify patients, by the thresholds of
-    :func:`replay.identifier_copies` (measurements excluded, as there)."""
-    kinds = column_kinds(train)
-    kept = [train[c].drop_nulls() for c in kinds.all if c not in kinds.numerical or train[c].dtype.is_integer()]
-    limit = [max(MIN_IDENTIFIER_VALUES, IDENTIFIER_DISTINCT_SHARE * v.len()) for v in kept]
-    return [v.name for v, least in zip(kept, limit, strict=True) if v.n_unique() >= least]
-
-
 def identifier_column_copy(train: Frame, unseen: Frame, protected: Sequence[str], seed: int) -> Frame | None:
     """Unseen patients whose identifier-like compared columns carry training values (what
     ``identifier_copy_excess`` is meant to catch); None when the cohort has no such column."""
-    columns = identifier_like(train)
+    columns = identifier_like(train, column_kinds(train))
     return unseen.with_columns(_take(train, unseen.height, seed).select(columns)) if columns else None
 
 

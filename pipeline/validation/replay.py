@@ -7,6 +7,8 @@ identifier-column copies, and exact copies of training records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from pipeline.dtypes import as_labels
@@ -136,6 +138,20 @@ def rare_value_replay(
     return metrics
 
 
+def identifier_like(train: pl.DataFrame, kinds: ColumnKinds, extra: Sequence[str] = ()) -> list[str]:
+    """Columns (of ``extra`` and the compared ones) whose training values (nearly) identify patients;
+    measurements are left out: equal values are chance, rare-value replay and distances cover them."""
+    found = []
+    for column in [*extra, *kinds.all]:
+        values = train[column].drop_nulls()
+        if column in kinds.numerical and not values.dtype.is_integer():
+            continue
+        distinct = values.n_unique()
+        if distinct >= MIN_IDENTIFIER_VALUES and distinct >= IDENTIFIER_DISTINCT_SHARE * values.len():
+            found.append(column)
+    return found
+
+
 def identifier_copies(
     train: pl.DataFrame, holdout: pl.DataFrame, synthetic: pl.DataFrame, kinds: ColumnKinds
 ) -> list[Metric]:
@@ -149,14 +165,8 @@ def identifier_copies(
     # the patient key is an identifier by definition (the pipeline gives synthetic rows fresh ones;
     # a synthetic set built elsewhere may not): judged like any identifier-like column
     keys = [c for c in IDENTITY_COLUMNS if c != "cohort" and all(c in f.columns for f in (train, holdout, synthetic))]
-    for column in [*keys, *kinds.all]:
-        values = train[column].drop_nulls()
-        distinct = values.n_unique()
-        if column in kinds.numerical and not values.dtype.is_integer():
-            continue  # measurements: equal values are chance, rare-value replay and distances cover them
-        if distinct < MIN_IDENTIFIER_VALUES or distinct < IDENTIFIER_DISTINCT_SHARE * values.len():
-            continue
-        known = as_labels(values).unique().implode()
+    for column in identifier_like(train, kinds, extra=keys):
+        known = as_labels(train[column].drop_nulls()).unique().implode()
         synthetic_hits = int(as_labels(synthetic[column]).is_in(known).sum())
         holdout_hits = int(as_labels(holdout[column]).is_in(known).sum())
         metrics += _rate_metrics(

@@ -12,6 +12,7 @@ from pipeline.subgroups import subgroup_labels
 from pipeline.validation import planted
 from pipeline.validation.adversary import qi_labels, quasi_identifiers
 from pipeline.validation.columns import SURVIVAL_EVENT, SURVIVAL_TIME, column_kinds
+from pipeline.validation.replay import identifier_like
 
 PROTECTED = ["sex"]  # colon's registry entry
 
@@ -77,7 +78,7 @@ def test_identifier_copies(colon_three_way) -> None:
     codes = {f"MRN{i:06d}" for i in range(100)}
     toy_train = _toy(60, 1, source_record=sorted(codes)[:60])
     toy_unseen = _toy(30, 2, source_record=sorted(codes)[60:90])
-    assert planted.identifier_like(toy_train) == ["source_record"]
+    assert identifier_like(toy_train, column_kinds(toy_train)) == ["source_record"]
     leaked = planted.identifier_column_copy(toy_train, toy_unseen, [], 0)
     assert set(leaked["source_record"]) <= set(toy_train["source_record"])
     assert leaked.drop("source_record").equals(toy_unseen.drop("source_record"))
