@@ -45,6 +45,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         salt=id_salt(public=entry.public),
         report=report,
         drop_identifiers=args.drop_identifiers,
+        strict=args.strict,
     )
     write_parquet_atomic(frame, args.out)
     summary = cohort_summary(frame, entry.name)
@@ -102,6 +103,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--drop-identifiers",
         action="store_true",
         help="drop every detected identifier or date column of a table (listed in the report) instead of refusing",
+    )
+    ingest.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse the source for any defective row or unknown label instead of quarantining it (reported)",
     )
     ingest.set_defaults(handler=_cmd_ingest)
 

@@ -1,9 +1,10 @@
 """Source values -> typed values of one schema column: value maps, vocabularies, enums, booleans, numbers.
 
-Labels or values nothing maps are not refused one at a time: each is recorded in the
-:class:`Context` of the harmonization, and :func:`unknown_values_error` lists them all, in every
-column, in one :class:`UnknownValuesError`. A malformed number (a fraction for a whole number,
-NaN or infinity) is refused at once, naming its (1-based) source row.
+Labels nothing maps are recorded in the :class:`Context` of the harmonization: they become null,
+or ``Other`` for a protected attribute whose schema has it (a benchmark must not erase the
+patients it exists to protect), and the report lists them; strict ingestion refuses them all at
+once with :func:`unknown_values_error`. A malformed number (text, a fraction for a whole number,
+NaN or infinity) puts its row in quarantine (:mod:`pipeline.cohorts.quarantine`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.cohorts.quarantine import Quarantine
 from pipeline.cohorts.readers.text import null_missing
 from pipeline.cohorts.report import IngestReport
 from pipeline.cohorts.vocabulary import normalize_label, vocabulary
@@ -35,6 +37,7 @@ class _Unknown:
     target: str  # schema column
     counts: list[tuple[Any, int, int]]  # value, count, first row
     expected: str
+    action: str = "read as null"
 
 
 @dataclass
@@ -45,6 +48,11 @@ class Context:
     rows: pl.Series  # 1-based source row of every frame row
     report: IngestReport
     unknown: list[_Unknown] = field(default_factory=list)
+    quarantine: Quarantine | None = None
+
+    def __post_init__(self) -> None:
+        if self.quarantine is None:
+            self.quarantine = Quarantine(self.file, self.rows)
 
 
 def coerce(
@@ -86,11 +94,14 @@ def clean_text(values: pl.Series) -> pl.Series:
     return null_missing(values)[0]
 
 
-def _record_unknown(ctx: Context, bad: pl.Series, original: pl.Series, label: str, target: str, expected: str) -> None:
+def _record_unknown(
+    ctx: Context, bad: pl.Series, original: pl.Series, label: str, target: str, expected: str,
+    action: str = "read as null",
+) -> None:  # fmt: skip
     frame = pl.DataFrame({"value": original.cast(pl.String), "row": ctx.rows}).filter(bad)
     grouped = frame.group_by("value", maintain_order=True).agg(pl.len().alias("n"), pl.col("row").min().alias("first"))
     counts = [(v, int(n), int(r)) for v, n, r in grouped.sort("first").iter_rows()]
-    ctx.unknown.append(_Unknown(label, target, counts, expected))
+    ctx.unknown.append(_Unknown(label, target, counts, expected, action))
 
 
 def _vocabulary_lookup(text: pl.Series, column: Column, ctx: Context, label: str) -> tuple[pl.Series, pl.Series]:
@@ -113,9 +124,11 @@ def _to_enum(values: pl.Series, column: Column, ctx: Context, label: str) -> pl.
     text = clean_text(values)
     result, is_missing = _vocabulary_lookup(text, column, ctx, label)
     unknown = text.is_not_null() & result.is_null() & ~is_missing
+    other = "Other" if column.protected and "Other" in column.categories else None
     if unknown.any():
-        _record_unknown(ctx, unknown, text, label, column.name, f"allowed: {list(column.categories)}")
-    return pl.select(pl.when(unknown).then(None).otherwise(result)).to_series().cast(column.dtype)
+        action = "kept as Other (a protected attribute)" if other else "read as null"
+        _record_unknown(ctx, unknown, text, label, column.name, f"allowed: {list(column.categories)}", action)
+    return pl.select(pl.when(unknown).then(pl.lit(other)).otherwise(result)).to_series().cast(column.dtype)
 
 
 def _to_cancer_code(values: pl.Series, column: Column, ctx: Context, label: str) -> pl.Series:
@@ -157,18 +170,15 @@ def _to_number(values: pl.Series, column: Column, ctx: Context, label: str) -> p
         parsed = text.cast(pl.Float64, strict=False)
         bad = text.is_not_null() & parsed.is_null()
         if bad.any():
-            _record_unknown(ctx, bad, values, label, column.name, "a number")
+            _record_unknown(ctx, bad, values, label, column.name, "a number", "row quarantined")
+            ctx.quarantine.add(bad, values, label, f"{column.name}: not a number")
     if dtype.is_integer():
         fractional = parsed.is_not_null() & parsed.is_finite() & (parsed != parsed.round(0))
-        if fractional.any():
-            row, value = first_bad(fractional, values, ctx)
-            raise CohortDataError("wrong type: expected a whole number", file=ctx.file, column=label, row=row,
-                                  value=value)  # fmt: skip
+        ctx.quarantine.add(fractional, values, label, f"{column.name}: wrong type, expected a whole number")
+        parsed = pl.select(pl.when(fractional).then(None).otherwise(parsed)).to_series()
     not_finite = parsed.is_not_null() & ~parsed.is_finite()
-    if not_finite.any():
-        row, value = first_bad(not_finite, values, ctx)
-        raise CohortDataError(f"{column.name} must be a finite number (NaN and infinity are refused)",
-                              file=ctx.file, column=label, row=row, value=value)  # fmt: skip
+    ctx.quarantine.add(not_finite, values, label, f"{column.name} must be a finite number (NaN or infinity)")
+    parsed = pl.select(pl.when(not_finite).then(None).otherwise(parsed)).to_series()
     return parsed.cast(dtype, strict=False) if dtype.is_integer() else parsed
 
 

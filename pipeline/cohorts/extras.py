@@ -41,8 +41,22 @@ def extra_columns(
                 file=ctx.file,
                 column=source_column,
             )
-        extras[name] = (source_column, _typed_extra(frame.get_column(source_column)).alias(name))
+        values = frame.get_column(source_column)
+        if source_column in ctx.report.declared_numbers:
+            values = _declared_number(values, source_column, ctx)
+        extras[name] = (source_column, _typed_extra(values).alias(name))
     return extras
+
+
+def _declared_number(values: pl.Series, column: str, ctx: Context) -> pl.Series:
+    """A column the file declares NUMBER: the few values that are not numbers are read as null."""
+    parsed = clean_text(values).cast(pl.Float64, strict=False)
+    bad = values.is_not_null() & parsed.is_null()
+    if bad.any():
+        rows = ctx.rows.filter(bad).to_list()[:5]
+        ctx.report.warn(f"extra column {column!r}: {int(bad.sum())} value(s) that are not numbers read as null "
+                        f"(rows {rows})")  # fmt: skip
+    return parsed
 
 
 def _typed_extra(values: pl.Series) -> pl.Series:

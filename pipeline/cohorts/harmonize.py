@@ -1,14 +1,19 @@
 """Raw source frame + cohort spec -> one typed row per patient in the harmonized schema.
 
-Steps, in order: missing-value tokens become null (counted); the spec's filter; identifier and
-date columns are dropped (cBioPortal studies) or refused all at once (tables); source ids are
-salted and hashed; every schema column is mapped through its vocabulary, and every label that
-is still unknown, in every column, is reported in one error; patients without overall
-survival are left out and counted; outcome proxies are dropped unless the spec keeps them;
-the remaining source columns become typed extras.
+Steps, in order: missing-value tokens become null (counted); the spec's filter (rows removed
+counted); identifier and date columns are dropped (cBioPortal studies) or refused all at once
+(tables); source ids are salted and hashed; every schema column is mapped through its
+vocabulary, and labels that are still unknown become null (``Other`` for a protected
+attribute that has it) and are reported; rows with a defect (empty or conflicting id, a value
+beyond the schema's limits, an unparseable or non-finite number) are quarantined; patients
+without overall survival are left out and counted; outcome proxies are dropped unless the spec
+keeps them; the remaining source columns become typed extras.
 
-Every failure raises :class:`CohortDataError` naming the file, the column and, where it
-applies, the (1-based) data row and the offending value. Nothing is written here. Values are
+A study is refused (:class:`CohortDataError` naming the file, the column and, where it applies,
+the (1-based) data row and the offending value) only for structural defects: a missing
+required column, more than a fifth of its rows quarantined, no patient with survival, a cohort
+in which every patient died or none did; with ``strict``, for any defective row or unknown
+label too. Nothing is written here. Values are
 typed in :mod:`pipeline.cohorts.coerce`; the leftover source columns become extras in
 :mod:`pipeline.cohorts.extras`.
 """
@@ -19,9 +24,10 @@ from typing import Literal
 
 import polars as pl
 
-from pipeline.cohorts.coerce import Context, coerce, first_bad, unknown_values_error
+from pipeline.cohorts.coerce import Context, coerce, unknown_values_error
 from pipeline.cohorts.extras import drop_outcome_proxies, extra_columns, oncotree_extras
 from pipeline.cohorts.identifiers import find_identifier_columns, hash_patient_ids
+from pipeline.cohorts.left_out import check_left_out
 from pipeline.cohorts.readers.text import ROW as READER_ROW
 from pipeline.cohorts.readers.text import null_missing
 from pipeline.cohorts.report import IngestReport
@@ -45,14 +51,17 @@ def harmonize(
     salt: str,
     report: IngestReport | None = None,
     identifiers: Identifiers = "refuse",
+    strict: bool = False,
 ) -> pl.DataFrame:
-    """Map ``raw`` onto the harmonized schema; ``source`` names the file in errors."""
+    """Map ``raw`` onto the harmonized schema; ``source`` names the file in errors and the report."""
     report = report if report is not None else IngestReport(source=source)
     if raw.height == 0:
         raise CohortDataError("the source has no data rows", file=source)
     frame = raw.rename({READER_ROW: ROW}) if READER_ROW in raw.columns else raw.with_row_index(ROW, offset=1)
     frame = _null_tokens(frame, spec, report)
+    n_read = frame.height
     frame = _apply_filter(frame, spec, source)
+    report.n_filtered_out = n_read - frame.height
     report.n_source_patients = frame.height
     ctx = Context(file=source, rows=frame.get_column(ROW).cast(pl.Int64), report=report)
     mapped = _mapped_source_columns(frame, spec)
@@ -78,16 +87,20 @@ def harmonize(
         if column.name == "survival_months":
             values = values * SURVIVAL_UNITS_TO_MONTHS[spec.survival_unit]
         core[column.name] = values.alias(column.name)
-    if ctx.unknown:
+        if column.name not in ("patient_id", "cohort"):
+            _check_limits(core[column.name], column, ctx, label)
+    if ctx.unknown and strict:
         raise unknown_values_error(ctx)
+    report.record_unknown_labels(ctx.unknown)
+    ctx.quarantine.refuse_if_too_many(frame.height, strict=strict)
 
-    keep = _rows_with_survival(core, spec, ctx)
+    with_survival = _rows_with_survival(core, spec, ctx)
+    keep = with_survival & ~ctx.quarantine.mask
+    report.record_quarantine(ctx.quarantine)
+    check_left_out(core, keep, report, file=source)
     if not keep.all():
         frame, core = frame.filter(keep), {name: values.filter(keep) for name, values in core.items()}
         ctx = Context(file=source, rows=ctx.rows.filter(keep), report=report)
-    for column in CORE_COLUMNS:
-        if column.name not in ("patient_id", "cohort"):
-            _check_limits(core[column.name], column, ctx, column.name)
 
     extras = extra_columns(frame, spec, consumed, ctx) if spec.keep_extras else {}
     extras = drop_outcome_proxies(extras, core, spec, report)
@@ -155,6 +168,11 @@ def _handle_identifiers(
 
 
 def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: Context) -> pl.Series:
+    """The source ids; empty ones are quarantined, and so is every row of an id listed more than once.
+
+    Rows that repeat a patient exactly are one patient: the repeats are quarantined and the
+    first is kept. Rows that disagree cannot be told apart: all of them are quarantined.
+    """
     if spec.id_column not in frame.columns:
         raise CohortDataError(
             "missing required patient id column (set 'id_column' in the spec)",
@@ -162,21 +180,17 @@ def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: Context) -> pl.Serie
             column=spec.id_column,
         )
     ids = frame.get_column(spec.id_column).cast(pl.String).str.strip_chars()
-    missing = ids.is_null() | (ids == "")
-    if missing.any():
-        row = ctx.rows.filter(missing)[0]
-        raise CohortDataError("patient id is empty", file=ctx.file, column=spec.id_column, row=row)
-    duplicated = ids.is_duplicated()
+    ctx.quarantine.add(ids.is_null() | (ids == ""), ids, spec.id_column, "patient id is empty")
+    duplicated = ids.is_duplicated() & ids.is_not_null() & (ids != "")
     if duplicated.any():
-        value = ids.filter(duplicated)[0]
-        rows = ctx.rows.filter(ids == value).to_list()
-        raise CohortDataError(
-            f"duplicate patient id in rows {rows}",
-            file=ctx.file,
-            column=spec.id_column,
-            row=rows[1],
-            value=value,
-        )
+        content = frame.drop(ROW)
+        clashing = ids.filter(duplicated & ~content.is_duplicated()).unique().implode()
+        clash = duplicated & ids.is_in(clashing)
+        rule = "patient id listed more than once with different values (all its rows left out)"
+        ctx.quarantine.add(clash, ids, spec.id_column, rule)
+        first = content.select(pl.struct(pl.all()).is_first_distinct()).to_series()
+        repeat = duplicated & ~clash & ~first
+        ctx.quarantine.add(repeat, ids, spec.id_column, "the same patient repeated row for row (first row kept)")
     return ids
 
 
@@ -253,11 +267,12 @@ def _rows_with_survival(core: dict[str, pl.Series], spec: CohortSpec, ctx: Conte
     missing = no_time | no_event
     if not missing.any():
         return ~missing
+    no_time, no_event = no_time & ~ctx.quarantine.mask, no_event & ~ctx.quarantine.mask  # counted there
     if spec.missing_survival == "error":
         row = ctx.rows.filter(missing)[0]
         which = "survival_months" if no_time.filter(missing)[0] else "vital_status_event"
         raise CohortDataError(f"{which} is required and must not be empty", file=ctx.file, column=which, row=row)
-    if missing.all():
+    if (missing | ctx.quarantine.mask).all():
         raise CohortDataError(
             "no patient has both overall survival time and vital status", file=ctx.file, column="survival_months"
         )
@@ -272,17 +287,8 @@ def _rows_with_survival(core: dict[str, pl.Series], spec: CohortSpec, ctx: Conte
 
 
 def _check_limits(values: pl.Series, column: Column, ctx: Context, label: str) -> None:
-    if column.required and values.is_null().any():
-        row = ctx.rows.filter(values.is_null())[0]
-        raise CohortDataError(f"{column.name} is required and must not be empty", file=ctx.file, column=label, row=row)
+    """Quarantine the rows beyond the schema's hard limits (a negative survival, an event of 2)."""
     if column.minimum is not None:
-        _check_bound(values < column.minimum, values, column, ctx, label, f">= {column.minimum}")
+        ctx.quarantine.add(values < column.minimum, values, label, f"{column.name} must be >= {column.minimum}")
     if column.maximum is not None:
-        _check_bound(values > column.maximum, values, column, ctx, label, f"<= {column.maximum}")
-
-
-def _check_bound(bad: pl.Series, values: pl.Series, column: Column, ctx: Context, label: str, rule: str) -> None:
-    bad = bad.fill_null(False)
-    if bad.any():
-        row, value = first_bad(bad, values, ctx)
-        raise CohortDataError(f"{column.name} must be {rule}", file=ctx.file, column=label, row=row, value=value)
+        ctx.quarantine.add(values > column.maximum, values, label, f"{column.name} must be <= {column.maximum}")

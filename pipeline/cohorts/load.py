@@ -138,12 +138,14 @@ def harmonize_entry(
     salt: str | None = None,
     report: IngestReport | None = None,
     drop_identifiers: bool = False,
+    strict: bool = False,
 ) -> pl.DataFrame:
     """Harmonize the raw frame of a registry entry.
 
     cBioPortal studies (public, de-identified) lose identifier and date columns with a report;
     tables refuse them unless the spec drops them or ``drop_identifiers``. ``salt`` applies
     when it is not the public default; otherwise see :func:`~pipeline.cohorts.identifiers.id_salt`.
+    Rows with a defect are quarantined; ``strict`` refuses the source for any of them instead.
     """
     spec = effective_spec(entry, raw)
     if drop_identifiers:
@@ -152,20 +154,21 @@ def harmonize_entry(
         raw,
         spec,
         cohort=entry.name,
-        source=describe_source(entry),
+        source=report.files[0] if report is not None and report.files else describe_source(entry),
         salt=id_salt(public=entry.public, explicit=salt),
         report=report,
         identifiers="drop" if entry.kind == "cbioportal" else "refuse",
+        strict=strict,
     )
 
 
 def ingest(
-    entry: CohortEntry, *, salt: str | None = None, drop_identifiers: bool = False
+    entry: CohortEntry, *, salt: str | None = None, drop_identifiers: bool = False, strict: bool = False
 ) -> tuple[pl.DataFrame, IngestReport]:
     """The ingest stage: read the source, harmonize it, and say what was left out and why."""
     report = IngestReport(source=describe_source(entry))
     raw = read_raw(entry, report)
-    frame = harmonize_entry(raw, entry, salt=salt, report=report, drop_identifiers=drop_identifiers)
+    frame = harmonize_entry(raw, entry, salt=salt, report=report, drop_identifiers=drop_identifiers, strict=strict)
     return frame, report
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.cohorts.quarantine import Quarantine
 
 
 @dataclass
@@ -26,6 +29,12 @@ class IngestReport:
     unknown_cancer_codes: dict[str, int] = field(default_factory=dict)
     timelines: dict[str, int] = field(default_factory=dict)  # file -> rows
     unused_files: list[str] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # one entry per reason
+    n_quarantined: int = 0
+    unknown_labels: list[dict[str, Any]] = field(default_factory=list)  # one entry per source column
+    left_out_bias: list[dict[str, Any]] = field(default_factory=list)  # tests that found a difference
+    n_filtered_out: int = 0  # rows the spec's filter removed
+    declared_numbers: set[str] = field(default_factory=set)  # NUMBER columns with a few values that are not
     n_source_patients: int = 0
     n_patients: int = 0
 
@@ -40,6 +49,19 @@ class IngestReport:
             if n:
                 self.missing_tokens[column][token] += n
 
+    def record_quarantine(self, quarantine: Quarantine) -> None:
+        """Keep what was quarantined and why (values as read, first rows only)."""
+        self.quarantined = [reason.as_dict() for reason in quarantine.reasons]
+        self.n_quarantined = quarantine.n_rows
+
+    def record_unknown_labels(self, unknown: list[Any]) -> None:
+        """Labels no vocabulary or spec maps, per source column, and what became of them."""
+        self.unknown_labels = [
+            {"column": u.label, "target": u.target, "action": u.action,
+             "values": [{"value": v, "rows": n, "first_row": r} for v, n, r in u.counts]}
+            for u in unknown if u.action != "row quarantined"
+        ]  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-able) for metadata and datasheets."""
         return {
@@ -47,6 +69,11 @@ class IngestReport:
             "files": list(self.files),
             "n_source_patients": self.n_source_patients,
             "n_patients": self.n_patients,
+            "n_filtered_out": self.n_filtered_out,
+            "n_quarantined": self.n_quarantined,
+            "quarantined": list(self.quarantined),
+            "unknown_labels": list(self.unknown_labels),
+            "left_out_bias": list(self.left_out_bias),
             "left_out": dict(self.left_out),
             "warnings": list(self.warnings),
             "missing_tokens": {c: dict(t) for c, t in sorted(self.missing_tokens.items())},
@@ -61,6 +88,19 @@ class IngestReport:
     def lines(self) -> list[str]:
         """Human-readable summary, one fact per line."""
         out = []
+        if self.n_filtered_out:
+            out.append(f"the spec's filter removed {self.n_filtered_out} rows")
+        if self.quarantined:
+            n, of = self.n_quarantined, self.n_source_patients
+            out.append(f"quarantined {n} of {of} patients (left out for a defect):")
+            for q in self.quarantined:
+                shown = ", ".join(f"row {r} ({v!r})" for r, v in zip(q["first_rows"], q["first_values"], strict=True))
+                more = f" and {q['n_rows'] - len(q['first_rows'])} more" if q["n_rows"] > len(q["first_rows"]) else ""
+                out.append(f"  {q['n_rows']} x column {q['column']!r}: {q['rule']}: {shown}{more}")
+        for u in self.unknown_labels:
+            listing = ", ".join(f"{v['value']!r} x{v['rows']} (first at row {v['first_row']})" for v in u["values"])
+            out.append(f"unknown labels of column {u['column']!r} ({u['target']}) {u['action']}: {listing}; "
+                       f"map them in the spec under values: to keep them")  # fmt: skip
         for reason, n in self.left_out.items():
             out.append(f"left out {n} of {self.n_source_patients} patients: {reason}")
         if self.dropped_identifiers:

@@ -2,8 +2,10 @@
 
 Every label is compared in lower case with blanks collapsed. A vocabulary has exact
 ``labels``, optional regex ``patterns`` (full match, in order) and ``missing`` labels that mean
-"no value". The global missing-value tokens live in ``missing.yaml``; the files are read by
-:mod:`pipeline.vocabularies`.
+"no value". A vocabulary with ``prefix_match: true`` also reads a label that extends a known label
+by a qualifier (``other spanish/hispanic(incl european; ...``) or that a source cut short (a known
+label's start of at least :data:`MIN_TRUNCATED` characters), when only one value fits. The global
+missing-value tokens live in ``missing.yaml``; the files are read by :mod:`pipeline.vocabularies`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from typing import Any
 import polars as pl
 
 from pipeline.vocabularies import load
+
+MIN_TRUNCATED = 12  # a cut-short label must keep at least this many characters
+MIN_PREFIX = 6  # a known label extended by a qualifier must have at least this many
 
 # schema column -> vocabulary file
 COLUMN_VOCABULARIES: dict[str, str] = {
@@ -46,6 +51,7 @@ class Vocabulary:
     labels: dict[str, Any]
     patterns: tuple[tuple[re.Pattern[str], Any], ...] = ()
     missing: frozenset[str] = field(default_factory=frozenset)
+    prefix_match: bool = False
 
     def lookup(self, text: pl.Series) -> tuple[pl.Series, pl.Series]:
         """(mapped values as strings, mask of labels that mean 'no value'), for normalized labels."""
@@ -59,6 +65,8 @@ class Vocabulary:
             value = self.labels.get(label)
             if value is None:
                 value = next((v for p, v in self.patterns if p.fullmatch(label)), None)
+            if value is None and self.prefix_match:
+                value = self.by_prefix(label)
             if value is not None:
                 mapping[label] = str(value)
         mapped = (
@@ -67,6 +75,18 @@ class Vocabulary:
             else (pl.Series(text.name, [None] * text.len(), dtype=pl.String))
         )
         return mapped, text.is_in(sorted(nulls)).fill_null(False)
+
+    def by_prefix(self, label: str) -> Any:
+        """The value of the longest known label ``label`` extends, or of the labels it is the start of."""
+        extended = [k for k in self.labels if len(label) > len(k) >= MIN_PREFIX and label.startswith(k)
+                    and not label[len(k)].isalnum()]  # fmt: skip
+        if extended:
+            return self.labels[max(extended, key=len)]
+        if len(label) >= MIN_TRUNCATED:
+            values = {str(v) for k, v in self.labels.items() if k.startswith(label)}
+            if len(values) == 1:
+                return values.pop()
+        return None
 
 
 @cache
@@ -82,7 +102,8 @@ def vocabulary(column: str) -> Vocabulary | None:
         projects = {f"tcga-{k}": v for k, v in labels.items() if k.isalpha() and len(k) <= 5}
         labels = {**{code.lower(): code for code in raw["codes"]}, **labels, **projects}
     patterns = tuple((re.compile(p), v) for p, v in raw.get("patterns") or ())
-    return Vocabulary(name, labels, patterns, frozenset(norm(m) for m in raw.get("missing") or ()))
+    missing = frozenset(norm(m) for m in raw.get("missing") or ())
+    return Vocabulary(name, labels, patterns, missing, prefix_match=bool(raw.get("prefix_match", False)))
 
 
 def msisensor_cutoffs() -> tuple[float, float]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.cohorts.quarantine import MAX_QUARANTINED_SHARE
 from pipeline.cohorts.report import IngestReport
 from pipeline.errors import CohortDataError
 from pipeline.vocabularies import missing_tokens
@@ -200,7 +201,12 @@ def type_columns(
     path: Path,
     report: IngestReport | None,
 ) -> pl.DataFrame:
-    """Cast NUMBER / BOOLEAN columns; every value that fails, in every column, in one error."""
+    """Cast NUMBER / BOOLEAN columns; every value that fails, in every column, in one error.
+
+    A column where only a few values fail (at most :data:`MAX_QUARANTINED_SHARE`) is a defect of
+    those rows, not of the file: it stays text, with a warning, and the rows are quarantined (or
+    their values read as null for an extra column) when the cohort is harmonized.
+    """
     problems: list[tuple[str, int, str]] = []
     typed = []
     for column, kind in types.items():
@@ -217,6 +223,17 @@ def type_columns(
                 pl.when(lowered.is_in(list(_TRUE))).then(True).when(lowered.is_in(list(_FALSE))).then(False)
             ).to_series()
         bad = values.is_not_null() & parsed.is_null()
+        if (
+            bad.any()
+            and kind == "NUMBER"
+            and report is not None
+            and bad.sum() <= MAX_QUARANTINED_SHARE * (values.is_not_null().sum())
+        ):
+            report.declared_numbers.add(column)
+            report.warn(f"{path.name}: {_describe_bad(frame, column, values, bad, kind)[0]}: read as text; "
+                        "the rows are quarantined where the column is used")  # fmt: skip
+            typed.append(values.alias(column))
+            continue
         if bad.any():
             problems.append(_describe_bad(frame, column, values, bad, kind))
         typed.append(parsed.alias(column))

@@ -65,7 +65,7 @@ def base_table(n: int = 30) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "patient_id": [f"S{i:03d}" for i in range(n)],
-            "age_at_diagnosis": [50.0 + i for i in range(n)],
+            "age_at_diagnosis": [50.0 + i % 40 for i in range(n)],
             "race": ["White", "Black"] * (n // 2),
             "survival_months": [float(i + 1) for i in range(n)],
             "vital_status_event": [i % 2 for i in range(n)],
@@ -97,29 +97,68 @@ def test_broken_clinical_files(tmp_path: Path, content: str, message: str) -> No
     assert "data_clinical_patient.txt" in str(error.value)
 
 
-def test_wrong_types_in_every_typed_column_are_listed_at_once(tmp_path: Path) -> None:
+def test_wrong_types_in_every_typed_column_are_listed_at_once_when_strict(tmp_path: Path) -> None:
     rows = patient_rows(5).replace("P1\t41", "P1\tforty-one").replace("3.5\tLIVING", "three\tLIVING")
     with pytest.raises(CohortDataError) as error:
-        run(study(tmp_path, patients=PATIENT_HEADER + PATIENT_COLUMNS + rows))
+        run(study(tmp_path, patients=PATIENT_HEADER + PATIENT_COLUMNS + rows), strict=True)
     message = str(error.value)
-    assert "column 'AGE', row 2, value 'forty-one'" in message
-    assert "'OS_MONTHS' (NUMBER): 'three' x1; first at row 3" in message
+    assert "forty-one" in message and "three" in message and "data_clinical_patient.txt" in message
 
 
-def test_unknown_labels_of_every_column_are_listed_at_once_with_counts_rows_and_values_lines(tmp_path: Path) -> None:
-    frame = base_table().with_columns(
+def test_a_few_wrong_types_are_quarantined_rows_not_a_refused_study(tmp_path: Path) -> None:
+    rows = patient_rows(30).replace("P1\t41", "P1\tforty-one").replace("\t3.5\t", "\tthree\t")
+    frame, report = run(study(tmp_path, patients=PATIENT_HEADER + PATIENT_COLUMNS + rows))
+    assert frame.height == 28 and report["n_quarantined"] == 2
+    reasons = {q["column"]: q for q in report["quarantined"]}
+    assert reasons["AGE"]["first_rows"] == [2] and reasons["AGE"]["first_values"] == ["forty-one"]
+    assert reasons["OS_MONTHS"]["first_rows"] == [3] and "not a number" in reasons["OS_MONTHS"]["rule"]
+    assert not report["left_out"], "a quarantined row is not counted again as missing survival"
+
+
+def test_a_column_of_wrong_types_still_refuses_the_study(tmp_path: Path) -> None:
+    rows = "".join(f"P{i}\tabout {i}\tFemale\t3\tLIVING\n" for i in range(30))
+    with pytest.raises(CohortDataError, match=r"'AGE' \(NUMBER\): .*first at row 1"):
+        run(study(tmp_path, patients=PATIENT_HEADER + PATIENT_COLUMNS + rows))
+
+
+def unknown_labels_table() -> pl.DataFrame:
+    return base_table().with_columns(
         race=pl.when(pl.int_range(pl.len()).is_in([2, 5, 9])).then(pl.lit("Martian")).otherwise("race"),
         sex=pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("X?")).otherwise(pl.lit("F")),
         cancer_stage_group=pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("Stage V")).otherwise(pl.lit("IIIB")),
     )
+
+
+def test_unknown_labels_of_every_column_are_listed_at_once_when_strict(tmp_path: Path) -> None:
     with pytest.raises(CohortDataError) as error:
-        run(table(tmp_path, frame))
+        run(table(tmp_path, unknown_labels_table()), strict=True)
     message = str(error.value)
     assert "column 'sex', row 8, value 'X?'" in message and "3 unknown value(s) in 3 column(s)" in message
     assert "'Martian' x3 (first at row 3)" in message
     assert "column 'sex' -> sex: 'X?' x1 (first at row 8)" in message
     assert "column 'cancer_stage_group' -> cancer_stage_group: 'Stage V' x1 (first at row 5)" in message
     assert "values:\n  sex: {'X?': ...}\n  race: {'Martian': ...}" in message
+
+
+def test_unknown_labels_are_kept_as_other_or_null_and_reported(tmp_path: Path) -> None:
+    frame, report = run(table(tmp_path, unknown_labels_table()))
+    assert frame.height == 30, "an unknown label never leaves a patient out"
+    assert frame["race"].to_list()[2] == "Other", "a protected attribute keeps the patient as Other"
+    assert frame["sex"].to_list()[7] is None and frame["cancer_stage_group"].to_list()[4] is None
+    labels = {u["target"]: u for u in report["unknown_labels"]}
+    assert labels["race"]["action"].startswith("kept as Other")
+    assert labels["race"]["values"] == [{"value": "Martian", "rows": 3, "first_row": 3}]
+    assert labels["sex"]["action"] == "read as null"
+
+
+def test_a_truncated_ethnicity_label_maps_by_its_prefix(tmp_path: Path) -> None:
+    frame = base_table().with_columns(
+        ethnicity=pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("Other Spanish/Hispanic(incl European; excl Dom Rep"))
+        .otherwise(pl.lit("Non-Spanish; Non-Hispanic"))
+    )
+    out, report = run(table(tmp_path, frame))
+    assert out["ethnicity"].to_list()[3] == "Hispanic or Latino" and not report["unknown_labels"]
 
 
 @pytest.mark.parametrize(
@@ -145,43 +184,98 @@ def test_not_a_study_folder(tmp_path: Path) -> None:
         run(tmp_path / "empty")
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("S001")).otherwise("patient_id").alias("patient_id"),
-         r"value 'S001': duplicate patient id in rows \[2, 6\]"),
-        (pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(" ")).otherwise("patient_id").alias("patient_id"),
-         r"column 'patient_id', row 4: patient id is empty"),
-        (pl.when(pl.int_range(pl.len()) == 3).then(-2.0).otherwise("survival_months").alias("survival_months"),
-         r"column 'survival_months', row 4, value -2.0: survival_months must be >= 0"),
-        (pl.when(pl.int_range(pl.len()) == 3).then(4000.0).otherwise("survival_months").alias("survival_months"),
-         r"row 4, value 4000.0: survival_months must be <= 1200"),
-        (pl.lit(None, dtype=pl.Float64).alias("survival_months"), "no patient has both overall survival"),
-        (pl.when(pl.int_range(pl.len()) == 1).then(0.5).otherwise("vital_status_event").alias("vital_status_event"),
-         r"row 2, value 0.5: wrong type: expected a whole number"),
-        (pl.when(pl.int_range(pl.len()) == 1).then(2).otherwise("vital_status_event").alias("vital_status_event"),
-         r"row 2, value 2.*must be <= 1"),
-    ],
-)  # fmt: skip
-def test_bad_table_values(tmp_path: Path, change: pl.Expr, message: str) -> None:
-    with pytest.raises(CohortDataError, match=message) as error:
-        run(table(tmp_path, base_table().with_columns(change), "trial.parquet"))
+ROW_DEFECTS = [
+    (pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("S001")).otherwise("patient_id").alias("patient_id"),
+     "patient_id", "listed more than once with different values", [2, 6]),
+    (pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(" ")).otherwise("patient_id").alias("patient_id"),
+     "patient_id", "patient id is empty", [4]),
+    (pl.when(pl.int_range(pl.len()) == 3).then(-2.0).otherwise("survival_months").alias("survival_months"),
+     "survival_months", "survival_months must be >= 0", [4]),
+    (pl.when(pl.int_range(pl.len()) == 3).then(4000.0).otherwise("survival_months").alias("survival_months"),
+     "survival_months", "survival_months must be <= 1200", [4]),
+    (pl.when(pl.int_range(pl.len()) == 1).then(0.5).otherwise("vital_status_event").alias("vital_status_event"),
+     "vital_status_event", "expected a whole number", [2]),
+    (pl.when(pl.int_range(pl.len()) == 1).then(2).otherwise("vital_status_event").alias("vital_status_event"),
+     "vital_status_event", "must be <= 1", [2]),
+    (pl.when(pl.int_range(pl.len()) == 6).then(math.nan).otherwise("survival_months").alias("survival_months"),
+     "survival_months", "finite number", [7]),
+    (pl.when(pl.int_range(pl.len()) == 6).then(math.inf).otherwise("survival_months").alias("survival_months"),
+     "survival_months", "finite number", [7]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "column", "rule", "rows"), ROW_DEFECTS)
+def test_a_defective_row_is_quarantined_with_file_column_row_and_value(
+    tmp_path: Path, change: pl.Expr, column: str, rule: str, rows: list[int]
+) -> None:
+    frame, report = run(table(tmp_path, base_table().with_columns(change), "trial.parquet"))
+    assert frame.height == 30 - len(rows) and report["n_quarantined"] == len(rows)
+    [reason] = report["quarantined"]
+    assert reason["column"] == column and rule in reason["rule"] and reason["first_rows"] == rows
+
+
+@pytest.mark.parametrize(("change", "column", "rule", "rows"), ROW_DEFECTS)
+def test_strict_ingestion_refuses_a_defective_row(
+    tmp_path: Path, change: pl.Expr, column: str, rule: str, rows: list[int]
+) -> None:
+    with pytest.raises(CohortDataError, match=rf"column '{column}', row {rows[0]}.*{rule}") as error:
+        run(table(tmp_path, base_table().with_columns(change), "trial.parquet"), strict=True)
     assert "trial.parquet" in str(error.value)
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-def test_nan_and_infinite_survival_are_refused(tmp_path: Path, bad: float) -> None:
-    frame = base_table().with_columns(
-        survival_months=pl.when(pl.int_range(pl.len()) == 6).then(bad).otherwise("survival_months")
-    )
-    with pytest.raises(CohortDataError, match=r"column 'survival_months', row 7, value .*finite number"):
+def test_a_patient_repeated_row_for_row_is_kept_once(tmp_path: Path) -> None:
+    frame = base_table()
+    frame, report = run(table(tmp_path, pl.concat([frame, frame.slice(4, 1)]), "trial.parquet"))
+    assert frame.height == 30 and report["quarantined"][0]["first_rows"] == [31]
+
+
+def test_many_defective_rows_refuse_the_study_naming_every_defect(tmp_path: Path) -> None:
+    change = pl.when(pl.int_range(pl.len()) < 10).then(-1.0).otherwise("survival_months").alias("survival_months")
+    with pytest.raises(CohortDataError, match=r"10 of 30 rows \(33%\) have defects") as error:
+        run(table(tmp_path, base_table().with_columns(change), "trial.parquet"))
+    assert "row 1 (-1.0)" in str(error.value) and "trial.parquet" in str(error.value)
+
+
+def test_no_survival_at_all_is_refused(tmp_path: Path) -> None:
+    frame = base_table().with_columns(pl.lit(None, dtype=pl.Float64).alias("survival_months"))
+    with pytest.raises(CohortDataError, match="no patient has both overall survival"):
         run(table(tmp_path, frame, "trial.parquet"))
 
 
-def test_event_labels_that_mean_nothing_are_listed(tmp_path: Path) -> None:
+def test_event_labels_that_mean_nothing_refuse_the_study(tmp_path: Path) -> None:
     frame = base_table().with_columns(vital_status_event=pl.lit("MAYBE"))
-    with pytest.raises(CohortDataError, match=r"'MAYBE' x30 \(first at row 1\); a number"):
+    with pytest.raises(CohortDataError, match=r"vital_status_event: not a number.*30 of 30 rows"):
         run(table(tmp_path, frame))
+
+
+def test_a_cohort_in_which_every_patient_kept_died_is_refused_with_why(tmp_path: Path) -> None:
+    frame = base_table().with_columns(
+        survival_months=pl.when(pl.col("vital_status_event") == 0).then(None).otherwise("survival_months")
+    )
+    with pytest.raises(CohortDataError, match=r"every one of the 15 patients kept died.*15 patients were left out"):
+        run(table(tmp_path, frame, "trial.parquet"))
+
+
+def test_a_biased_left_out_set_is_a_warning(tmp_path: Path) -> None:
+    n = 200
+    frame = base_table(n).with_columns(
+        race=pl.when(pl.int_range(pl.len()) // 2 % 2 == 0).then(pl.lit("White")).otherwise(pl.lit("Black")),
+        survival_months=pl.when((pl.col("vital_status_event") == 0) & (pl.int_range(pl.len()) < 60))
+        .then(None)
+        .otherwise("survival_months"),
+    )
+    out, report = run(table(tmp_path, frame, "trial.parquet"))
+    assert out.height == n - 30
+    assert [b["attribute"] for b in report["left_out_bias"]] == ["vital_status_event"]
+    assert any("differ from the 170 kept in event rate" in w for w in report["warnings"])
+
+
+def test_a_random_left_out_set_is_not_a_warning(tmp_path: Path) -> None:
+    frame = base_table(200).with_columns(
+        survival_months=pl.when(pl.int_range(pl.len()) % 7 == 3).then(None).otherwise("survival_months")
+    )
+    _, report = run(table(tmp_path, frame, "trial.parquet"))
+    assert report["left_out"] and not report["left_out_bias"]
 
 
 def test_missing_survival_is_an_error_when_the_spec_is_strict(tmp_path: Path) -> None:

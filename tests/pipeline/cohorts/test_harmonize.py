@@ -1,4 +1,7 @@
-"""Harmonization: typing, units, hashing, and a clear error for every kind of bad input."""
+"""Harmonization: typing, units, hashing, and a clear error for every kind of bad input.
+
+Defective rows are quarantined by default (tests/pipeline/cohorts/test_bad_inputs.py); here
+``strict`` ingestion shows the message a refused row gets."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import pytest
 
 from pipeline.cohorts.harmonize import harmonize
 from pipeline.cohorts.identifiers import hash_patient_ids
+from pipeline.cohorts.report import IngestReport
 from pipeline.cohorts.spec import CohortSpec
 from pipeline.errors import CohortDataError, IdentifierColumnError
 from pipeline.schema import CORE_COLUMNS
@@ -15,8 +19,8 @@ from tests.conftest import schema_named_frame
 SALT = "test-salt"
 
 
-def run(frame: pl.DataFrame, spec: CohortSpec | None = None) -> pl.DataFrame:
-    return harmonize(frame, spec or CohortSpec(), cohort="demo", source="demo.csv", salt=SALT)
+def run(frame: pl.DataFrame, spec: CohortSpec | None = None, *, strict: bool = True) -> pl.DataFrame:
+    return harmonize(frame, spec or CohortSpec(), cohort="demo", source="demo.csv", salt=SALT, strict=strict)
 
 
 def test_schema_named_file_needs_no_spec_and_gets_every_core_column() -> None:
@@ -84,8 +88,9 @@ def test_duplicate_patient_ids_are_refused() -> None:
     frame = schema_named_frame().with_columns(
         patient_id=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit("SRC-0001")).otherwise("patient_id")
     )
-    with pytest.raises(CohortDataError, match=r"value 'SRC-0001': duplicate patient id in rows \[2, 6\]"):
+    with pytest.raises(CohortDataError, match=r"row 2, value 'SRC-0001': patient id listed more than once"):
         run(frame)
+    assert run(frame, strict=False).height == frame.height - 2
 
 
 def test_empty_source_is_refused() -> None:
@@ -144,6 +149,10 @@ def test_filter_keeps_matching_rows_and_rows_are_numbered_in_the_source() -> Non
     )
     with pytest.raises(CohortDataError, match="row 8"):  # row 8 is stage IV, numbered as in the source
         run(bad, CohortSpec(filter="cancer_stage_group = 'IV'"))
+    report = IngestReport()
+    harmonize(bad, CohortSpec(filter="cancer_stage_group = 'IV'"), cohort="d", source="d.csv", salt=SALT,
+              report=report)  # fmt: skip
+    assert report.n_filtered_out == frame.height - 10 and report.quarantined[0]["first_rows"] == [8]
 
 
 def test_candidate_lists_take_the_first_non_null_value() -> None:
