@@ -55,8 +55,9 @@ def harmonized_cohort(
 ) -> pl.DataFrame:
     """One typed row per patient in the harmonized oncology schema; source ids salted and hashed.
 
-    Its metadata is the ingest report: patients left out and why, columns dropped (identifiers,
-    outcome proxies), missing-value tokens read as null, tolerated defects."""
+    Its metadata is the ingest report: patients quarantined for a defect or left out and why,
+    unknown labels, columns dropped (identifiers, outcome proxies), missing-value tokens read as
+    null, tolerated defects, and whether those left out bias the cohort."""
     entry = registry.load().get(context.partition_key)
     report = IngestReport(source=describe_source(entry))
     frame = harmonize_entry(raw_cohort, entry, salt=registry.id_salt, report=report)
@@ -66,7 +67,8 @@ def harmonized_cohort(
     context.add_output_metadata(
         {
             "dagster/row_count": frame.height,
-            "patients_left_out": sum(report.left_out.values()),
+            "patients_left_out": sum(report.left_out.values()) + report.n_quarantined,
+            "patients_quarantined": report.n_quarantined,
             "ingest_report": dg.MetadataValue.md(
                 "\n".join(f"- {line}" for line in report.lines()) or "nothing left out"
             ),

@@ -28,6 +28,7 @@ from pipeline.cohorts.coerce import Context, coerce, unknown_values_error
 from pipeline.cohorts.extras import drop_outcome_proxies, extra_columns, oncotree_extras
 from pipeline.cohorts.identifiers import find_identifier_columns, hash_patient_ids
 from pipeline.cohorts.left_out import check_left_out
+from pipeline.cohorts.readers.cbioportal import header_key
 from pipeline.cohorts.readers.text import ROW as READER_ROW
 from pipeline.cohorts.readers.text import null_missing
 from pipeline.cohorts.report import IngestReport
@@ -139,8 +140,17 @@ def _mapped_source_columns(frame: pl.DataFrame, spec: CohortSpec) -> set[str]:
     for column in CORE_COLUMNS:
         mapping = spec.columns.get(column.name, column.name)
         candidates = mapping if isinstance(mapping, list) else [mapping]
-        used.update(c for c in candidates if isinstance(c, str) and c in frame.columns)
+        used.update(_present(frame, [c for c in candidates if isinstance(c, str)]))
     return used
+
+
+def _present(frame: pl.DataFrame, candidates: list[str]) -> list[str]:
+    """The source columns the candidates name, exactly or ignoring case, blanks and punctuation."""
+    by_key: dict[str, str] = {}
+    for name in frame.columns:
+        by_key.setdefault(header_key(name), name)
+    found = [c if c in frame.columns else by_key.get(header_key(c)) for c in candidates]
+    return list(dict.fromkeys(c for c in found if c is not None and c != ROW))
 
 
 def _handle_identifiers(
@@ -204,7 +214,7 @@ def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: Contex
     if mapping is None and column.name in frame.columns:
         mapping = column.name
     candidates = mapping if isinstance(mapping, list) else [mapping] if mapping else []
-    present = [c for c in candidates if c in frame.columns]
+    present = _present(frame, [c for c in candidates if c in frame.columns or looks_like_column(c)])
     if not present and isinstance(mapping, list) and column.name in frame.columns:
         present = [column.name]  # default candidates absent: the schema-named column
     if present:

@@ -14,6 +14,7 @@ row describes one tumour, and they are null when its test failed or it was not s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -43,14 +44,23 @@ PATIENT_FILE, SAMPLE_FILE, SINGLE_FILE = "data_clinical_patient.txt", "data_clin
 def read_clinical_file(path: Path, report: IngestReport | None = None) -> pl.DataFrame:
     """Parse one clinical file (module docstring); ``__row`` holds each row's data-row number."""
     frame, header = read_text_table(Path(path), report=report)
-    display = load("cbioportal_display_names")["names"]
-    if "PATIENT_ID" not in frame.columns and "Patient ID" in frame.columns:
-        frame = frame.rename({c: display[c] for c in frame.columns if c in display and display[c] not in frame.columns})
+    display = {header_key(name): attribute for name, attribute in load("cbioportal_display_names")["names"].items()}
+    renamed = {c: display[header_key(c)] for c in frame.columns if header_key(c) in display}
+    if "PATIENT_ID" not in frame.columns and "PATIENT_ID" in renamed.values():
+        frame = frame.rename({c: a for c, a in renamed.items() if a not in frame.columns and c != a})
         if report is not None:
             report.warn(f"{Path(path).name}: display-name header (a study-view download) mapped onto attribute ids")
     if header.types is None:
         return infer_numbers(frame, keep_text=ID_COLUMNS, report=report)
     return type_columns(frame, dict(zip(header.names, header.types, strict=True)), path=Path(path), report=report)
+
+
+def header_key(name: str) -> str:
+    """A header as a key that ignores case, blanks and punctuation.
+
+    ``Overall Survival (Months)`` -> ``OVERALL_SURVIVAL_MONTHS``.
+    """
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_").upper()
 
 
 def _upper_in(column: str, values: Sequence[str]) -> pl.Expr:
