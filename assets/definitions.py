@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets import checks, evaluation, ingestion, release, stress, synthesis, validation
 from assets.energy import with_energy
-from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation
+from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation, leaderboard
 from assets.executors import TRAINING, executor_for
 from assets.resources import (
     CohortRegistryResource,
@@ -52,7 +52,8 @@ stress_job = dg.define_asset_job(
 evaluation_job = dg.define_asset_job(
     name="oncobench_evaluation",
     selection=dg.AssetSelection.groups(evaluation.EVALUATION),
-    description="Score one registered model (config/models.yaml) on the release; record it on the leaderboard.",
+    description="Score one registered model (config/models.yaml) on the release; record it on the leaderboard "
+    "(the `leaderboard` asset: every model's verdict).",
 )
 
 release_job = dg.define_asset_job(
@@ -85,7 +86,7 @@ def build_definitions(data_dir: str | None = None, *, settings: Settings | None 
     energy = load_evaluation_config(settings.evaluation).settings
     assets = with_energy(
         [*dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release]),
-         build_model_evaluation(settings)],
+         build_model_evaluation(settings), leaderboard],
         warehouse=str(settings.warehouse), country=energy.emissions_country, enabled=settings.energy,
     )  # fmt: skip
     return dg.Definitions(

@@ -1,4 +1,5 @@
-"""model_evaluation: every registered model scored on the release, one partition per model."""
+"""model_evaluation: every registered model scored on the release, one partition per model (its checks
+partitioned the same way); leaderboard: every model's verdict on the release, a short table inline in the UI."""
 
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from assets.release import RELEASE_KEY
 from assets.resources import ReleaseStoreResource, RulesResource, WarehouseResource
 from pipeline.evaluation.config import EvaluationConfig, FindingRule, load_evaluation_config
 from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_png
-from pipeline.evaluation.records import evaluation_frame, record_evaluation
+from pipeline.evaluation.records import evaluation_frame, record_evaluation, verdicts
 from pipeline.evaluation.registry import ModelsRegistry, load_models_registry
+from pipeline.evaluation.report import verdict_markdown
 from pipeline.evaluation.stage import Evaluation, evaluate_release
 from pipeline.settings import Settings
 
@@ -66,11 +68,12 @@ def _rows(evaluations: list[Evaluation], finding_id: str, key: str) -> list[dict
     ]  # fmt: skip
 
 
-def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.AssetCheckResult:
+def _check(finding_id: str, why: str, model: str, evaluations: list[Evaluation]) -> dg.AssetCheckResult:
     """One finding over every task and cohort of the partition's model: fails (WARN) when a verdict is
     "fail"; passes otherwise, the description starting with "inconclusive:" when the evidence cannot
     decide a candidate (listed in the metadata) or "not applicable:" when no task has the score, so a
-    failed check always means evidence of a problem."""
+    failed check always means evidence of a problem. The check is partitioned by model (the UI lists its
+    result under the partition); its description and metadata name the model too."""
     judged = [(e.result["task"], cohort, f) for e in evaluations for cohort, block in e.result["cohorts"].items()
               for f in block["findings"] if f["id"] == finding_id]  # fmt: skip
     if evaluations and not judged:  # declared by the check spec, absent from the config the run used
@@ -78,7 +81,8 @@ def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.Asset
             check_name=finding_check(finding_id),
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"{finding_id}: not judged (the evaluation config of this run has no such finding)",
+            description=f"{finding_id}: {model}: not judged (the evaluation config of this run has no such finding)",
+            metadata={"model": model, "verdict": "not judged"},
         )
     breaches, unclear = _rows(evaluations, finding_id, "breaches"), _rows(evaluations, finding_id, "inconclusive")
     verdicts = [f.get("verdict", "pass" if f["passed"] else "fail") for _, _, f in judged]
@@ -101,8 +105,10 @@ def _check(finding_id: str, why: str, evaluations: list[Evaluation]) -> dg.Asset
         check_name=finding_check(finding_id),
         passed=verdict != "fail",
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{verdict}: {rule}: {why}{detail}",
+        description=f"{verdict}: {model}: {rule}: {why}{detail}",
         metadata={
+            "model": model,
+            "tasks": ", ".join(sorted({t for t, _, _ in judged})),
             "verdict": verdict,
             "verdicts": table(pl.DataFrame(per_cohort)) if per_cohort else empty,
             "breaches": table(pl.DataFrame(breaches)) if breaches else empty,
@@ -192,7 +198,42 @@ def _model_evaluation_asset(
                     "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
                 }
             ),
-            check_results=[_check(rule.id, rule.why, evaluations) for rule in findings],
+            check_results=[_check(rule.id, rule.why, entry.model, evaluations) for rule in findings],
         )
 
     return model_evaluation
+
+
+class LeaderboardConfig(dg.Config):
+    """Which release's leaderboard (empty: the release that ``benchmark_release`` wrote last)."""
+
+    version: str = ""
+
+
+@dg.asset(
+    group_name=EVALUATION,
+    kinds={"duckdb"},
+    ins={"release": dg.AssetIn(key=RELEASE_KEY)},
+    deps=[dg.AssetDep("model_evaluation")],  # every model partition (unpartitioned downstream: all of them)
+)
+def leaderboard(
+    config: LeaderboardConfig, warehouse: WarehouseResource, release: dict[str, str]
+) -> dg.MaterializeResult:
+    """The release's leaderboard from the DuckDB table `evaluations`: per model, cohort and task the headline
+    score with its interval, how many findings passed, failed and were inconclusive, and the verdict (fail
+    when any finding failed). The metadata `verdicts` is a short table the UI shows inline; `leaderboard`
+    holds every row with the ids of the failed and inconclusive findings. Models evaluated on the same
+    release outside Dagster (`oncobench evaluate`) are on it too."""
+    version = config.version or release["version"]
+    board = verdicts(warehouse.get(), version)
+    failing = board.filter(pl.col("verdict") == "fail")["model"].unique().sort().to_list()
+    return dg.MaterializeResult(
+        metadata={
+            "verdicts": dg.MetadataValue.md(verdict_markdown(board)),
+            "release": version,
+            "models": board["model"].n_unique(),
+            "failing_models": ", ".join(failing) or "none",
+            "leaderboard": table(board, first=("model", "cohort", "task", "verdict")),
+            "dagster/row_count": board.height,
+        }
+    )

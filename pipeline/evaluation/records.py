@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline import audit
 from pipeline.energy import record_emissions
+from pipeline.evaluation.findings import FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS
 from pipeline.evaluation.stage import Evaluation
 from pipeline.warehouse import Warehouse
 
@@ -108,3 +109,47 @@ def leaderboard(store: Warehouse, release: str | None = None, task: str | None =
     legacy = f"(SELECT *, NULL::VARCHAR AS findings_inconclusive FROM {TABLE})"
     table = TABLE if "findings_inconclusive" in columns else legacy
     return store.query(LEADERBOARD_SQL.format(table=table), [release, release, task, task])
+
+
+VERDICTS_SQL = """
+SELECT model, cohort, task, metric, value, ci_low, ci_high, result FROM {table}
+WHERE ? IS NULL OR release = ?
+ORDER BY task, cohort, value DESC NULLS LAST, model
+"""
+
+
+def _finding_counts(result: str | None) -> dict[str, Any]:
+    """How many findings of one cohort's result passed, failed and were inconclusive, and the row's verdict:
+    fail when any finding failed, else inconclusive when any was, else pass (not applicable: none judged;
+    not recorded: a row written before results were kept)."""
+    if result is None:
+        return {"passed": None, "failed": None, "inconclusive": None, "verdict": "not recorded",
+                "failed_findings": None, "inconclusive_findings": None}  # fmt: skip
+    findings = json.loads(result).get("findings", [])
+    verdicts = [f.get("verdict", PASS if f.get("passed") else FAIL) for f in findings]  # older rows: no verdict
+    counts = {name: verdicts.count(v) for name, v in (("passed", PASS), ("failed", FAIL),
+                                                      ("inconclusive", INCONCLUSIVE))}  # fmt: skip
+    judged = [v for v in verdicts if v != NOT_APPLICABLE]
+    verdict = (FAIL if FAIL in judged else INCONCLUSIVE if INCONCLUSIVE in judged else PASS if judged
+               else NOT_APPLICABLE)  # fmt: skip
+    failed = [f["id"] for f, v in zip(findings, verdicts, strict=True) if v == FAIL]
+    unclear = [f["id"] for f, v in zip(findings, verdicts, strict=True) if v == INCONCLUSIVE]
+    return {**counts, "verdict": verdict, "failed_findings": ", ".join(failed),
+            "inconclusive_findings": ", ".join(unclear)}  # fmt: skip
+
+
+def verdicts(store: Warehouse, release: str | None = None) -> pl.DataFrame:
+    """The leaderboard's verdicts: one row per model, cohort and task recorded for ``release`` (every release
+    when None), in leaderboard order, with the headline score and its interval, the number of findings that
+    passed, failed and were inconclusive, the row's verdict and the ids of the failed and inconclusive findings."""
+    schema = {"model": pl.String, "cohort": pl.String, "task": pl.String, "metric": pl.String,
+              "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "passed": pl.Int64,
+              "failed": pl.Int64, "inconclusive": pl.Int64, "verdict": pl.String, "failed_findings": pl.String,
+              "inconclusive_findings": pl.String}  # fmt: skip
+    if TABLE not in store.tables():
+        return pl.DataFrame(schema=schema)
+    columns = store.query(f"SELECT * FROM {TABLE} LIMIT 0").columns
+    table = TABLE if "result" in columns else f"(SELECT *, NULL::VARCHAR AS result FROM {TABLE})"
+    rows = store.query(VERDICTS_SQL.format(table=table), [release, release]).to_dicts()
+    return pl.DataFrame([{**{k: v for k, v in row.items() if k != "result"}, **_finding_counts(row["result"])}
+                         for row in rows], schema=schema)  # fmt: skip

@@ -102,6 +102,38 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
     return lines
 
 
+INLINE_MARKDOWN = 999  # the Dagster UI renders Markdown metadata inline only under 1,000 characters
+
+
+def verdict_markdown(verdicts: pl.DataFrame, limit: int = INLINE_MARKDOWN) -> str:
+    """A short Markdown table of :func:`pipeline.evaluation.records.verdicts`: model, cohort, task, score with
+    its interval, findings passed/failed/inconclusive and the verdict, in leaderboard order; rows that would
+    take it past ``limit`` characters are counted in a last line instead of shown."""
+    if verdicts.is_empty():
+        return "_no evaluation recorded_"
+    lines = ["| model | cohort | task | score [95% CI] | findings pass/fail/inconclusive | verdict |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    rows = verdicts.to_dicts()
+    for shown, row in enumerate(rows):
+        verdict = f"**{row['verdict']}**" if row["verdict"] == "fail" else row["verdict"]
+        line = (f"| {row['model']} | {row['cohort']} | {row['task']} | {row['metric']} {_score(row)} | "
+                f"{_counts(row)} | {verdict} |")  # fmt: skip
+        left = len(rows) - shown - 1
+        if len("\n".join([*lines, line]) + (_more(left) if left else "")) > limit:
+            return "\n".join(lines) + _more(left + 1)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _counts(row: dict[str, Any]) -> str:
+    counts = (row["passed"], row["failed"], row["inconclusive"])
+    return "-" if None in counts else "/".join(map(str, counts))
+
+
+def _more(rows: int) -> str:
+    return f"\n\n_and {rows} more in the table `leaderboard`_"
+
+
 def write_report(result: dict[str, Any], directory: Path | str) -> Path:
     """Write ``report.md``, ``report.html`` and the PNG figures into ``directory``; return the Markdown path."""
     directory = Path(directory)

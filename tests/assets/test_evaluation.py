@@ -7,7 +7,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation, finding_check
+from assets.evaluation import (
+    EvaluationConfigResource,
+    ModelsRegistryResource,
+    build_model_evaluation,
+    finding_check,
+)
+from assets.evaluation import leaderboard as leaderboard_asset
 from assets.release import benchmark_release
 from assets.resources import JsonIOManager, ReleaseStoreResource, RulesResource, WarehouseResource
 from pipeline import audit
@@ -95,7 +101,44 @@ def test_the_release_is_an_input_and_each_check_is_partitioned_by_model(evaluate
     for key, result in results.items():
         [event] = result.asset_materializations_for_node("model_evaluation")
         assert event.metadata["release"].value == "0.9.0"  # read from the release handle, not config/release.yaml
-        assert {e.partition for e in result.get_asset_check_evaluations()} == {key}
+        model = key.replace("_", ":", 1)  # reference_fair is reference:fair
+        for check in result.get_asset_check_evaluations():
+            assert check.partition == key and check.metadata["model"].value == model
+            assert check.description.split(": ")[1] == model and check.metadata["tasks"].value == "mortality_12m"
+
+
+@pytest.fixture(scope="module")
+def board(evaluated) -> dg.ExecuteInProcessResult:
+    """The leaderboard asset materialized after both model partitions, as the backfill of `make demo` runs it."""
+    root, _ = evaluated
+    resources = _resources(root, root / "evaluation.yaml")
+    return dg.materialize(
+        [RELEASE_SOURCE, leaderboard_asset],
+        resources={"warehouse": resources["warehouse"], "json_io_manager": resources["json_io_manager"]},
+    )
+
+
+def test_the_leaderboard_shows_each_models_verdict_inline(evaluated, board) -> None:
+    root, results = evaluated
+    assert board.success
+    [event] = board.asset_materializations_for_node("leaderboard")
+    markdown = event.metadata["verdicts"].value
+    assert len(markdown) < 1000  # the UI renders Markdown metadata inline only under 1,000 characters
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in markdown.splitlines()[2:]]
+    recorded = leaderboard(Warehouse(root / "warehouse.duckdb"), "0.9.0")
+    assert {(r[0], r[1], r[2]) for r in rows} == set(recorded.select("model", "cohort", "task").iter_rows())
+    assert {r[0] for r in rows} == {"reference:fair", "reference:biased"}
+    assert all(r[3].startswith("auc ") and "[" in r[3] and r[4].count("/") == 2 for r in rows)
+    # the biased model leans on race, which support2_cancer records: the counterfactual finding fails there
+    assert [r[5] for r in rows if r[:2] == ["reference:biased", "support2_cancer"]] == ["**fail**"]
+    for key, result in results.items():  # a model's verdicts agree with the checks of its partition
+        failed = any(not c.passed for c in result.get_asset_check_evaluations())
+        assert failed == any(r[5] == "**fail**" for r in rows if r[0] == key.replace("_", ":", 1))
+    assert event.metadata["release"].value == "0.9.0" and event.metadata["models"].value == 2
+    assert "reference:biased" in event.metadata["failing_models"].value
+    table = event.metadata["leaderboard"].value
+    assert [c.name for c in table.schema.columns][:4] == ["model", "cohort", "task", "verdict"]
+    assert len(table.records) == len(rows) == event.metadata["dagster/row_count"].value
 
 
 def test_checks_follow_the_configured_findings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,3 +165,17 @@ def test_checks_follow_the_configured_findings_file(tmp_path: Path, monkeypatch:
     [verdict] = result.get_asset_check_evaluations()
     assert verdict.check_name == finding_check("flip_rate_above_half_percent") and not verdict.passed
     assert "race (pure)" in str(verdict.metadata["breaches"].value)
+
+
+def test_the_leaderboard_follows_every_model_partition_in_the_evaluation_job(tmp_path: Path, monkeypatch) -> None:
+    """`make demo` backfills the evaluation group: the leaderboard runs once every model partition is done."""
+    from assets.definitions import build_definitions
+
+    monkeypatch.setenv("ONCOBENCH_ENERGY", "off")
+    defs = build_definitions(str(tmp_path / "data"))
+    graph = defs.resolve_asset_graph()
+    node = graph.get(dg.AssetKey("leaderboard"))
+    assert node.parent_keys == {dg.AssetKey("model_evaluation"), dg.AssetKey("benchmark_release")}
+    assert node.group_name == "evaluation" and node.partitions_def is None  # all partitions of model_evaluation
+    job = defs.resolve_job_def("oncobench_evaluation")
+    assert {dg.AssetKey("model_evaluation"), dg.AssetKey("leaderboard")} <= set(job.asset_layer.executable_asset_keys)
