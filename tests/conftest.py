@@ -58,7 +58,7 @@ def schema_named_frame(n: int = 40) -> pl.DataFrame:
             "cancer_stage_group": [["I", "II", "III", "IV"][i % 4] for i in range(n)],
             "survival_months": [float(i % 60) + 0.5 for i in range(n)],
             "vital_status_event": [i % 3 == 0 for i in range(n)],
-            "ldh": [100.0 + i for i in range(n)],
+            "ldh": [100.0 + (i * 17) % 23 for i in range(n)],  # unrelated to survival
         }
     ).with_columns(pl.col("vital_status_event").cast(pl.Int64))
 

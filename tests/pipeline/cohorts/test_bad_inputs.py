@@ -445,7 +445,7 @@ def test_outcome_proxies_are_dropped_unless_the_spec_keeps_them(tmp_path: Path) 
     frame = base_table().with_columns(
         status_text=pl.when(pl.col("vital_status_event") == 1).then(pl.lit("gone")).otherwise(pl.lit("here")),
         months_to_x=pl.when(pl.col("vital_status_event") == 1).then(pl.col("survival_months") * 30.4375),
-        ldh=pl.int_range(pl.len()).cast(pl.Float64),
+        ldh=(pl.int_range(pl.len()) * 17 % 23).cast(pl.Float64),  # unrelated to survival
     )
     out, report = run(table(tmp_path, frame))
     assert report["outcome_proxies"] == {"status_text": "equals the event", "months_to_x": "filled only for deaths"}
