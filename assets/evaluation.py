@@ -14,7 +14,7 @@ from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_p
 from pipeline.evaluation.records import evaluation_frame, record_evaluation, verdicts
 from pipeline.evaluation.registry import ModelsRegistry, load_models_registry
 from pipeline.evaluation.report import verdict_markdown
-from pipeline.evaluation.stage import Evaluation, evaluate_release
+from pipeline.evaluation.stage import Evaluation, declared_task_names, evaluate_release
 from pipeline.settings import Settings
 
 EVALUATION = "evaluation"
@@ -151,7 +151,8 @@ def _model_evaluation_asset(
         releases: ReleaseStoreResource,
         release: dict[str, str],
     ) -> dg.MaterializeResult:
-        """One registered model (config/models.yaml) scored on every task it lists, on the verified release:
+        """One registered model (config/models.yaml) scored on every task it lists (none: every task the
+        release declares), on the verified release:
         performance with intervals, subgroups and intersections, counterfactual flip rates, adversarial search,
         stress cells and findings (one check each). Recorded in the DuckDB table `evaluations` (the
         leaderboard) and the audit chain."""
@@ -160,7 +161,7 @@ def _model_evaluation_asset(
         directory = Path(releases.root) / version
         store, settings = warehouse.get(), evaluation_config.load()
         evaluations = []
-        for task in entry.tasks:
+        for task in entry.tasks or declared_task_names(directory, store):
             evaluation = evaluate_release(
                 directory, entry.model, task, config=settings, rules=rules.load(), store=store,
                 progress=lambda step: context.log.info(f"{entry.name}: {step}"),

@@ -81,7 +81,9 @@ def benchmark_release(
     report = publish_release(
         Path(releases.root),
         candidates,
-        ReleaseOptions(version, settings.test_fraction, settings.seed, validation_config.load().version),
+        ReleaseOptions(
+            version, settings.test_fraction, settings.seed, validation_config.load().version, tasks=settings.tasks
+        ),
         store=store,
         repo=Path(releases.repo),
         track=settings.dvc_track,

@@ -7,9 +7,10 @@ import yaml
 from assets.executors import TRAINING
 from assets.metadata import markdown_preview, png, readable
 from assets.partitions import model_partitions
-from assets.resources import CohortRegistryResource, RulesResource, WarehouseResource
+from assets.resources import CohortRegistryResource, ReleaseSettingsResource, RulesResource, WarehouseResource
 from pipeline import audit
 from pipeline.plots import loss_curve_png
+from pipeline.release.power import plan_power
 from pipeline.synthesis.base import Synthesizer
 from pipeline.synthesis.stage import fit_synthesizer, sample_cohort
 
@@ -21,7 +22,7 @@ class SynthesisConfig(dg.Config):
 
     profile: str = "full"
     seed: int = 0
-    rows: int = 0  # 0: as many rows as the real cohort
+    rows: int = 0  # 0: enough for every release task's test events (pipeline.release.power), >= the training rows
     params: dict[str, str] = {}  # noqa: RUF012 (pydantic copies defaults); values parsed as YAML
 
     def overrides(self) -> dict[str, object]:
@@ -88,19 +89,26 @@ def synthetic_cohort(
     context: dg.AssetExecutionContext,
     config: SynthesisConfig,
     rules: RulesResource,
+    release_settings: ReleaseSettingsResource,
     synthesizer_model: Synthesizer,
+    training_cohort: pl.DataFrame,
 ) -> pl.DataFrame:
     """Synthetic patients in the harmonized schema, every row within the schema's hard limits and
-    the plausibility rules (rule-breaking rows are redrawn)."""
+    the plausibility rules (rule-breaking rows are redrawn); by default as many as the release needs
+    for every task to have its events in the test split (config/release.yaml, `tasks`)."""
     cohort, name = _keys(context)
-    rows = config.rows or synthesizer_model.report.n_rows  # default: as many rows as the training split
+    release = release_settings.load()
+    plan = plan_power(training_cohort, release.test_fraction, release.tasks)
+    rows = config.rows or plan.rows
     result = sample_cohort(synthesizer_model, rows, seed=config.seed, rules=rules.load())
     repaired = result.sample.n_repaired_rows
-    context.log.info(f"{cohort}/{name}: sampled {rows} rows in {result.seconds:.1f}s, {repaired} repaired")
+    why = "as configured" if config.rows else f"for {', '.join(t.task for t in plan.tasks) or 'no task'}"
+    context.log.info(f"{cohort}/{name}: sampled {rows} rows ({why}) in {result.seconds:.1f}s, {repaired} repaired")
     context.add_output_metadata(
         readable(
             {
                 "dagster/row_count": result.frame.height,
+                "task_power": dg.MetadataValue.json(plan.as_dict()),  # rows each task needs; tasks not declared
                 "sampling_seconds": result.seconds,
                 "rows_repaired": repaired,
                 "repaired_by_column": dg.MetadataValue.json(result.sample.repaired_by_column),

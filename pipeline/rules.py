@@ -1,20 +1,31 @@
-"""Declarative clinical plausibility rules (``config/plausibility_rules.yaml``): check, drop, redraw."""
+"""Declarative clinical plausibility rules (``config/plausibility_rules.yaml``): check, drop, redraw.
+
+A rule may select cancers by organ (``cancer: {tissues: [...], main_types: [...], except: [...]}``):
+the codes come from the versioned OncoTree table the rules file names (``cancer_types:``, default
+``config/oncotree_tissues.yaml``) and become ``primary_cancer_condition IN (...)`` before ``when``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import yaml
 
+from pipeline.cancer_types import DEFAULT_TABLE, CancerTypeTable, load_cancer_types
 from pipeline.errors import OncoBenchError
 from pipeline.settings import default_config
+from pipeline.validation.intervals import wilson
 
 DEFAULT_RULES = default_config("rules")
-SUSPECT_REAL_RATE = 0.01  # a rule more than 1% of real patients break is itself suspect
+SUSPECT_REAL_RATE = 0.01  # a rule real patients break more often than this (95% sure) is itself suspect
+SUSPECT_MIN_ROWS = 3  # ... and at least this many: one or two odd rows are data errors, not a wrong rule
 MAX_REDRAW_ROUNDS = 10
+CANCER_COLUMN = "primary_cancer_condition"
+SELECTOR_KEYS = {"tissues", "main_types", "except"}
 
 
 class RuleError(OncoBenchError):
@@ -31,6 +42,7 @@ class Rule:
     columns: tuple[str, ...]
     when: str
     require: str
+    codes: tuple[str, ...] = ()  # the cancer codes a `cancer:` selector chose (empty: none)
 
     def applies_to(self, frame: pl.DataFrame) -> bool:
         return all(c in frame.columns and frame[c].null_count() < frame.height for c in self.columns)
@@ -42,6 +54,13 @@ class Rule:
         broken = pl.sql_expr(f"({self.when}) AND NOT ({self.require})").fill_null(False)
         return frame.select(broken.alias(self.id)).to_series()
 
+    def checked(self, frame: pl.DataFrame) -> pl.Series:
+        """A boolean per row: True where the rule can judge the row (``when`` holds, ``require`` is known)."""
+        if not self.applies_to(frame) or frame.is_empty():
+            return pl.Series(self.id, [False] * frame.height, dtype=pl.Boolean)
+        judged = pl.sql_expr(self.when).fill_null(False) & pl.sql_expr(f"({self.require})").is_not_null()
+        return frame.select(judged.alias(self.id)).to_series()
+
 
 def load_rules(path: Path | str | None = None) -> list[Rule]:
     """Read the rules (default: ``config/plausibility_rules.yaml``)."""
@@ -52,23 +71,29 @@ def load_rules(path: Path | str | None = None) -> list[Rule]:
         raise RuleError(f"cannot read plausibility rules {path}: {error}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("rules", []), list):
         raise RuleError(f"{path}: not a rules file (YAML with a `rules:` list, like config/plausibility_rules.yaml)")
+    table_path = path.parent / raw["cancer_types"] if raw.get("cancer_types") else DEFAULT_TABLE
     rules, seen = [], set()
     for i, item in enumerate(raw.get("rules") or []):
         if not isinstance(item, dict):
             raise RuleError(f"{path}: rule #{i + 1} is not a mapping: {item!r}")
-        missing = [k for k in ("id", "description", "source", "columns", "when", "require") if not item.get(k)]
+        required = ("id", "description", "source", "columns", "require") + (() if item.get("cancer") else ("when",))
+        missing = [k for k in required if not item.get(k)]
         if missing:
             raise RuleError(f"{path}: rule #{i + 1} ({item.get('id', 'no id')}) lacks {missing}")
         if item["id"] in seen:
             raise RuleError(f"{path}: rule id {item['id']!r} is used twice")
         seen.add(item["id"])
+        when, codes = str(item.get("when") or ""), ()
+        if item.get("cancer"):
+            when, codes = _cancer_condition(path, item, table_path)
         rule = Rule(
             str(item["id"]),
             str(item["description"]),
             str(item["source"]),
             tuple(item["columns"]),
-            str(item["when"]),
+            when,
             str(item["require"]),
+            codes,
         )
         try:
             pl.sql_expr(f"({rule.when}) AND NOT ({rule.require})")
@@ -76,6 +101,28 @@ def load_rules(path: Path | str | None = None) -> list[Rule]:
             raise RuleError(f"{path}: rule {rule.id!r}: invalid SQL: {error}") from None
         rules.append(rule)
     return rules
+
+
+def _cancer_condition(path: Path, item: dict[str, Any], table_path: Path) -> tuple[str, tuple[str, ...]]:
+    """``when`` with the rule's ``cancer:`` selector expanded into the codes of the OncoTree table."""
+    selector, rule_id = item["cancer"], item["id"]
+    if not isinstance(selector, dict) or set(selector) - SELECTOR_KEYS:
+        raise RuleError(f"{path}: rule {rule_id!r}: `cancer:` takes {sorted(SELECTOR_KEYS)}, got {selector!r}")
+    if CANCER_COLUMN not in item["columns"]:
+        raise RuleError(f"{path}: rule {rule_id!r} selects cancers: list {CANCER_COLUMN} in its columns")
+    try:
+        table: CancerTypeTable = load_cancer_types(table_path)
+        codes = table.select(
+            selector.get("tissues") or (), selector.get("main_types") or (), selector.get("except") or ()
+        )
+    except OncoBenchError as error:
+        raise RuleError(f"{path}: rule {rule_id!r}: {error}") from None
+    if not codes:
+        raise RuleError(f"{path}: rule {rule_id!r}: `cancer:` selects no code of {table_path}")
+    quoted = ", ".join(f"'{code}'" for code in codes)
+    condition = f"{CANCER_COLUMN} IN ({quoted})"
+    when = f"{condition} AND ({item['when']})" if item.get("when") else condition
+    return when, codes
 
 
 @dataclass
@@ -128,22 +175,30 @@ def enforce_rules(
     return pl.concat(kept_parts, how="vertical"), report
 
 
+def is_suspect(violations: int, checked: int) -> bool:
+    """At least ``SUSPECT_MIN_ROWS`` real patients break the rule, and more than ``SUSPECT_REAL_RATE`` of
+    those it judges by the Wilson 95% lower bound: a wrong rule (or a systematic data problem)."""
+    return violations >= SUSPECT_MIN_ROWS and wilson(violations, checked)[0] > SUSPECT_REAL_RATE
+
+
 def rule_table(rules: list[Rule], frame: pl.DataFrame, dataset: str) -> pl.DataFrame:
-    """Per rule: applies?, rows checked, violations, rate, and whether real data makes it suspect."""
+    """Per rule: applies?, rows it can judge, violations, their rate among those rows, and whether
+    real data makes the rule suspect."""
     _, counts = count_violations(frame, rules)
     rows = []
     for rule in rules:
         applies = rule.applies_to(frame)
-        rate = counts[rule.id] / frame.height if frame.height and applies else None
+        checked = int(rule.checked(frame).sum()) if applies else 0
+        rate = counts[rule.id] / checked if checked else None
         rows.append(
             {
                 "dataset": dataset,
                 "rule_id": rule.id,
                 "applies": applies,
-                "rows_checked": frame.height if applies else 0,
+                "rows_checked": checked,
                 "violations": counts[rule.id],
                 "rate": rate,
-                "suspect": bool(dataset == "real" and rate is not None and rate > SUSPECT_REAL_RATE),
+                "suspect": dataset == "real" and is_suspect(counts[rule.id], checked),
             }
         )
     return pl.DataFrame(rows, schema_overrides={"rate": pl.Float64})

@@ -19,7 +19,7 @@ LINEAGE = {
     "training_cohort": {"harmonized_cohort"},
     "holdout_cohort": {"harmonized_cohort"},
     "synthesizer_model": {"training_cohort"},
-    "synthetic_cohort": {"synthesizer_model"},
+    "synthetic_cohort": {"synthesizer_model", "training_cohort"},  # its row count plans the tasks' power
     "validation_metrics": {"training_cohort", "holdout_cohort", "synthetic_cohort"},
     "stress_suite": {"training_cohort", "synthesizer_model"},
     "benchmark_release": {

@@ -117,7 +117,13 @@ def _cmd_release(args: argparse.Namespace) -> int:
     published = publish_release(
         settings.releases_dir,
         candidates,
-        ReleaseOptions(version, release_settings.test_fraction, release_settings.seed, validation_version),
+        ReleaseOptions(
+            version,
+            release_settings.test_fraction,
+            release_settings.seed,
+            validation_version,
+            tasks=release_settings.tasks,
+        ),
         store=store,
         repo=settings.repo,
         track=release_settings.dvc_track and not args.no_dvc,

@@ -22,6 +22,8 @@ from pipeline.errors import OncoBenchError
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     from pipeline.harmonized import read_harmonized
     from pipeline.io import write_parquet_atomic
+    from pipeline.release.power import plan_power
+    from pipeline.release.settings import load_release_settings
     from pipeline.rules import load_rules
     from pipeline.synthesis.stage import fit_synthesizer, sample_cohort
     from pipeline.synthesis.storage import save_model
@@ -34,6 +36,8 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     conditions = parse_conditions(args.condition)
     rules = load_rules(args.rules or args.settings.rules)
     real = read_harmonized(args.input, role="real cohort")
+    release = load_release_settings(args.settings.release)
+    plan = plan_power(real, release.test_fraction, release.tasks)  # the synthetic_cohort asset's default rows
     bar, advance = epoch_bar(f"training {args.synthesizer}")
     with bar:
         model = fit_synthesizer(
@@ -44,7 +48,7 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
             protected=protected_for(real, args.protected, registry_file(args)),
             progress=advance,
         )
-    result = sample_cohort(model, args.rows or real.height, seed=args.seed, rules=rules, conditions=conditions)
+    result = sample_cohort(model, args.rows or plan.rows, seed=args.seed, rules=rules, conditions=conditions)
     write_parquet_atomic(result.frame, args.out)
     if args.save_model:
         save_model(model, args.save_model)
@@ -54,6 +58,11 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
         f"{result.rules.redrawn} redrawn for plausibility rules) -> {args.out}"
         + (f"; model -> {args.save_model}" if args.save_model else "")
     )
+    if args.rows is None:
+        powered = ", ".join(f"{t.task} {t.expected_test_events:g}" for t in plan.tasks) or "none"
+        print(f"  rows for task power: expected test events {powered} (needs {plan.min_events})")
+        for task, reason in plan.not_declared.items():
+            print(f"  not declared: {task}: {reason}")
     return 0
 
 
@@ -159,7 +168,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     synthesize.add_argument("input", type=Path, help="harmonized cohort (Parquet, e.g. from `oncobench ingest`)")
     synthesize.add_argument("--synthesizer", choices=engine_names(), default=DEFAULT_SYNTHESIZER)
     synthesize.add_argument(
-        "--rows", type=int, default=None, help="number of synthetic rows (default: as many as INPUT)"
+        "--rows",
+        type=int,
+        default=None,
+        help="number of synthetic rows (default: enough for every release task to have its test events, "
+        "config/release.yaml `tasks`; at least as many as INPUT)",
     )
     synthesize.add_argument("--seed", type=int, default=0)
     synthesize.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE")

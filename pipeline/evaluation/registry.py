@@ -42,7 +42,10 @@ class ModelsRegistry:
 
 
 def load_models_registry(path: Path | str | None = None) -> ModelsRegistry:
-    """Read the registry; names are lower_snake_case, every entry has a model spec and at least one task."""
+    """Read the registry; names are lower_snake_case, every entry has a model spec.
+
+    An entry's tasks default to the registry's ``tasks``; none listed: every task the release declares.
+    """
     path = Path(path or DEFAULT_MODELS)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
@@ -51,7 +54,7 @@ def load_models_registry(path: Path | str | None = None) -> ModelsRegistry:
     models = raw.get("models") if isinstance(raw, dict) else None
     if not isinstance(models, dict) or not models:
         raise EvaluationError(f"{path}: needs a `models:` mapping of name -> {{model: SPEC, tasks: [...]}}")
-    default_tasks = raw.get("tasks") or ["mortality_12m"]
+    default_tasks = raw.get("tasks") or []  # none listed: every task the release declares
     entries = []
     for name, item in models.items():
         if not NAME.match(str(name)):

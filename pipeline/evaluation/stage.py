@@ -101,6 +101,18 @@ def open_release(directory: Path | str, store: Warehouse | None = None) -> tuple
     return checked.manifest, checked.sha256
 
 
+def declared_task_names(directory: Path | str, store: Warehouse | None = None) -> list[str]:
+    """Every task some cohort of the verified release declares (what a model with no task list is scored on)."""
+    manifest, _ = open_release(directory, store)
+    names: set[str] = set()
+    for name, entry in (manifest.get("cohorts") or {}).items():
+        declared = entry.get("tasks")
+        if not isinstance(declared, dict):  # a release written before tasks were declared
+            declared = cohort_tasks(entry, pl.read_parquet(Path(directory) / "cohorts" / name / "train.parquet"))
+        names.update(declared)
+    return sorted(names)
+
+
 def read_cohorts(directory: Path, manifest: dict[str, Any], names: Sequence[str] | None) -> list[ReleaseCohort]:
     """The requested released cohorts (all by default); an unknown name lists the available ones."""
     available = list(manifest.get("cohorts") or {})

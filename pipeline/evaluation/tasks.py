@@ -2,8 +2,9 @@
 
 The release declares the tasks (:mod:`pipeline.release.tasks`); here a declaration becomes a
 :class:`Task` (refused with an :class:`EvaluationError` when malformed) and every task gets its
-rows, labels and what a model is shown. A release written before tasks were declared gets them
-derived from its ``train`` split.
+rows, labels and what a model is shown. Any declared horizon evaluates (``mortality_12m`` of older
+manifests as ``mortality_24m`` of newer ones); a release written before tasks were declared gets
+the tasks of that time (``mortality_12m``, no event minimum) derived from its ``train`` split.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import polars as pl
 from pipeline.evaluation.errors import EvaluationError
 from pipeline.release.tasks import (
     BINARY,
+    LEGACY_RULES,
     MORTALITY_HORIZON,
     MULTICLASS,
     SURVIVAL,
@@ -55,7 +57,7 @@ def cohort_tasks(entry: dict[str, Any], train: pl.DataFrame) -> dict[str, Task]:
     """The tasks of one manifest cohort entry; derived from ``train`` when the release predates them."""
     declared = entry.get("tasks")
     if not isinstance(declared, dict):
-        declared = declare_tasks(train)
+        declared = declare_tasks(train, rules=LEGACY_RULES)
     return {name: task_from_declaration(name, data) for name, data in declared.items()}
 
 

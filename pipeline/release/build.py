@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from pipeline.fingerprint import frame_fingerprint
 from pipeline.io import write_bytes_atomic, write_parquet_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
-from pipeline.release.tasks import declare_tasks, protected_attributes
+from pipeline.release.tasks import TaskRules, protected_attributes, task_declarations
 from pipeline.split import split_cohort
 from pipeline.validation.plots import pair_gap_png, representation_png
 from pipeline.validation.suite import headline_scores
@@ -93,6 +93,7 @@ class ReleaseOptions:
     seed: int = 0
     validation_config_version: str = ""
     created_at: str | None = None
+    tasks: TaskRules | None = None  # which tasks to declare (config/release.yaml `tasks:`); None: the defaults
 
 
 def _failures(candidate: CohortCandidate) -> list[str]:
@@ -142,6 +143,8 @@ def build_release(
     if not candidates:
         raise ReleaseError(f"release {version}: no cohort to release")
     _check_complete(candidates)
+    if options.tasks is None:
+        options = replace(options, tasks=TaskRules())
     released = [c for c in candidates if not _failures(c)]
     withheld = {c.cohort: {"synthesizer": c.synthesizer, "reasons": _failures(c)} for c in candidates if _failures(c)}
     if not released:
@@ -194,6 +197,7 @@ def _write_contents(
     cohorts: dict[str, Any] = {}
     for c in released:
         train, test = split_cohort(c.synthetic, holdout_fraction=options.test_fraction, seed=options.seed)
+        tasks = task_declarations(train, test, options.tasks)  # each with its events in train and test
         folder = directory / "cohorts" / c.cohort
         rows = {}
         for name, frame in (("train", train), ("test", test), ("stress_suite", c.stress_suite)):
@@ -208,7 +212,8 @@ def _write_contents(
             "parameters": c.parameters,
             "seeds": {**c.seeds, "split": options.seed},
             "rows": rows,
-            "tasks": declare_tasks(train),  # what `oncobench evaluate` scores, with label definitions
+            "tasks": tasks.tasks,  # what `oncobench evaluate` scores, with label definitions and events
+            "tasks_not_declared": tasks.not_declared,  # candidate task -> why (e.g. too few test events)
             "protected": protected_attributes(c.stress_suite, train),
             "gates": _gates(c.metrics),
             "headline": {k: v for k, v in headline_scores(c.metrics).items() if v is not None},

@@ -1,8 +1,17 @@
 """The prediction tasks a release manifest declares for each cohort, with their label definitions.
 
-- ``mortality_12m`` (binary): death within 12 months; patients censored earlier are left out.
+- ``mortality_<h>m`` (binary): death within ``h`` months; patients censored earlier are left out.
+  ``h`` is the shortest of ``TaskRules.horizons`` at which the status is known for enough rows and
+  deaths (and survivors) are not rare (:func:`binary_task`): 12 months where early deaths are
+  common, 24 or 60 where they are not.
 - ``overall_survival`` (survival): rank patients by risk (higher = worse) against time and event.
-- ``treatment`` (multiclass): the arm or regimen class, where the cohort has two or more.
+- ``treatment`` (multiclass): the arm or regimen class, among two or more arms.
+
+Every task declares its events: deaths by the horizon, deaths over follow-up, or the patients of
+its smallest arm. A release declares a task only when its test split holds ``min_events`` of them
+and says why the others are not declared (:func:`task_declarations`);
+:mod:`pipeline.release.power` says how many synthetic rows to sample for that. Releases written
+before this declared ``mortality_12m`` without an event minimum (:data:`LEGACY_RULES`).
 
 The release writes these declarations (and the protected attributes) into its manifest; the
 evaluation harness reads them back (:mod:`pipeline.evaluation.tasks`) and scores models on them.
@@ -10,7 +19,9 @@ evaluation harness reads them back (:mod:`pipeline.evaluation.tasks`) and scores
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +32,9 @@ from pipeline.stress.tags import TWIN
 
 SURVIVAL_TIME, SURVIVAL_EVENT, TREATMENT = "survival_months", "vital_status_event", "cancer_related_medication"
 BINARY, SURVIVAL, MULTICLASS = "binary", "survival", "multiclass"
-MORTALITY_HORIZON = 12.0
+MORTALITY_HORIZON = 12.0  # the one horizon of releases written before horizons were chosen
+OVERALL_SURVIVAL = "overall_survival"
+TREATMENT_TASK = "treatment"
 MIN_ARM_ROWS = 10
 
 
@@ -46,6 +59,35 @@ class Task:
         return "c_index" if self.kind == SURVIVAL else "auc"
 
 
+@dataclass(frozen=True)
+class TaskRules:
+    """Which tasks a cohort supports and how many events each needs (``tasks:`` in config/release.yaml)."""
+
+    horizons: tuple[float, ...] = (12.0, 24.0, 60.0)  # candidate mortality horizons (months), shortest first
+    min_event_share: float = 0.10  # deaths and survivors: each at least this share of the known-status rows
+    min_known_share: float = 0.50  # status at the horizon known for at least this share of the rows
+    max_binary: int = 1  # mortality horizons declared per cohort
+    min_events: int = 100  # events every declared task needs in the test split
+    max_factor: float = 10.0  # synthetic rows: at most this many times the training rows
+    margin: float = 1.2  # rows are planned for min_events x margin expected test events
+
+
+# the tasks of releases written before horizons were chosen: mortality_12m, no share or event minimum
+LEGACY_RULES = TaskRules(horizons=(MORTALITY_HORIZON,), min_event_share=0.0, min_known_share=0.0, min_events=0)
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """A cohort's declared tasks (as the manifest records them) and why the other candidates are not."""
+
+    tasks: dict[str, dict[str, Any]]
+    not_declared: dict[str, str]
+
+
+def mortality_name(horizon: float) -> str:
+    return f"mortality_{horizon:g}m"
+
+
 def mortality_labels(frame: pl.DataFrame, horizon: float) -> tuple[np.ndarray, np.ndarray]:
     """(known, died): rows whose status at the horizon is known, and whether they died by then."""
     time = frame[SURVIVAL_TIME].cast(pl.Float64).fill_null(np.nan).to_numpy()
@@ -54,34 +96,147 @@ def mortality_labels(frame: pl.DataFrame, horizon: float) -> tuple[np.ndarray, n
     return died | (time > horizon), died.astype(int)
 
 
-def declare_tasks(train: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """The tasks a cohort supports, from its training split (what a release manifest records)."""
-    tasks: dict[str, Task] = {}
-    known, died = mortality_labels(train, MORTALITY_HORIZON)
-    if known.sum() >= 2 and 0 < died[known].sum() < known.sum():
-        tasks["mortality_12m"] = Task(
-            "mortality_12m", BINARY,
-            "death within 12 months of diagnosis (vital_status_event = 1 and survival_months <= 12); patients "
-            "censored before 12 months are left out; class 1 at p >= threshold (the training share of deaths)",
-            horizon_months=MORTALITY_HORIZON, threshold=round(float(died[known].mean()), 4),
-        )  # fmt: skip
+def binary_task(train: pl.DataFrame, horizon: float, rules: TaskRules) -> Task | str:
+    """Death within ``horizon`` months as a task, or why ``train`` does not support it."""
+    known, died = mortality_labels(train, horizon)
+    n_known, deaths = int(known.sum()), int(died.sum())
+    if n_known < 2 or not 0 < deaths < n_known:
+        return f"no deaths or no survivors by {horizon:g} months among the training rows whose status is known"
+    if n_known / train.height < rules.min_known_share:
+        return (f"status at {horizon:g} months is known for {n_known / train.height:.1%} of the training rows "
+                f"(needs {rules.min_known_share:.0%})")  # fmt: skip
+    share = deaths / n_known
+    if min(share, 1 - share) < rules.min_event_share:
+        return (f"deaths by {horizon:g} months are {share:.1%} of the {n_known} training rows whose status is known "
+                f"(needs {rules.min_event_share:.0%} to {1 - rules.min_event_share:.0%})")  # fmt: skip
+    return Task(
+        mortality_name(horizon), BINARY,
+        f"death within {horizon:g} months of diagnosis (vital_status_event = 1 and survival_months <= {horizon:g}); "
+        f"patients censored before {horizon:g} months are left out; class 1 at p >= threshold (the training share "
+        "of deaths)",
+        horizon_months=float(horizon), threshold=round(share, 4),
+    )  # fmt: skip
+
+
+def treatment_task(arms: list[str] | tuple[str, ...], short: list[str] | None = None) -> Task:
+    """The treatment task among ``arms``; ``short``: the arms left out for too few patients."""
+    left_out = f" ({', '.join(short)} left out: too few patients)" if short else ""
+    return Task(
+        TREATMENT_TASK, MULTICLASS,
+        f"the arm or regimen class ({TREATMENT}) among {len(arms)} arms{left_out}; rows with another or no arm "
+        "left out; predict_proba columns follow `classes`",
+        classes=tuple(arms),
+    )  # fmt: skip
+
+
+def candidate_tasks(train: pl.DataFrame, rules: TaskRules) -> tuple[list[Task], dict[str, str]]:
+    """The tasks ``train`` supports before their events are counted (mortality horizons shortest
+    first), and why the other mortality horizons and tasks are not candidates."""
+    tasks: list[Task] = []
+    rejected: dict[str, str] = {}
+    for horizon in sorted(rules.horizons):
+        task = binary_task(train, horizon, rules)
+        if isinstance(task, Task):
+            tasks.append(task)
+        else:
+            rejected[mortality_name(horizon)] = task
     if train[SURVIVAL_EVENT].cast(pl.Int64).sum() > 0:
-        tasks["overall_survival"] = Task(
-            "overall_survival", SURVIVAL,
-            "risk of death over follow-up (higher = worse), judged against survival_months and vital_status_event "
-            "(censored patients kept)",
+        tasks.append(
+            Task(
+                OVERALL_SURVIVAL, SURVIVAL,
+                "risk of death over follow-up (higher = worse), judged against survival_months and "
+                "vital_status_event (censored patients kept)",
+            )
         )  # fmt: skip
-    if TREATMENT in train.columns:
+    else:
+        rejected[OVERALL_SURVIVAL] = "no deaths in the training split"
+    if TREATMENT in train.columns and train[TREATMENT].drop_nulls().len():
         arms = train[TREATMENT].drop_nulls().value_counts()
         arms = sorted(arms.filter(pl.col("count") >= MIN_ARM_ROWS)[TREATMENT].cast(pl.String).to_list())
         if len(arms) >= 2:
-            tasks["treatment"] = Task(
-                "treatment", MULTICLASS,
-                f"the arm or regimen class ({TREATMENT}) among {len(arms)} arms; rows with another or no arm left "
-                "out; predict_proba columns follow `classes`",
-                classes=tuple(arms),
-            )  # fmt: skip
-    return {name: task.as_dict() for name, task in tasks.items()}
+            tasks.append(treatment_task(arms))
+        else:
+            rejected[TREATMENT_TASK] = f"fewer than two arms with {MIN_ARM_ROWS} training rows"
+    return tasks, rejected
+
+
+def in_task_order(reasons: dict[str, str]) -> dict[str, str]:
+    """``reasons`` ordered as tasks are: mortality horizons shortest first, survival, treatment."""
+    return dict(sorted(reasons.items(), key=lambda item: (item[0] == TREATMENT_TASK, item[0] == OVERALL_SURVIVAL,
+                                                          len(item[0]), item[0])))  # fmt: skip
+
+
+def task_events(task: Task, frame: pl.DataFrame) -> int:
+    """The events of ``task`` in ``frame``: deaths by the horizon, deaths, or the smallest arm's patients."""
+    if task.kind == BINARY:
+        return int(mortality_labels(frame, task.horizon_months or MORTALITY_HORIZON)[1].sum())
+    if task.kind == SURVIVAL:
+        return int(frame[SURVIVAL_EVENT].cast(pl.Int64).fill_null(0).sum())
+    arms = frame[TREATMENT].cast(pl.String)
+    return min((int((arms == arm).sum()) for arm in task.classes), default=0)
+
+
+def event_unit(task: Task) -> str:
+    if task.kind == BINARY:
+        return f"deaths by {task.horizon_months:g} months"
+    return "deaths" if task.kind == SURVIVAL else "patients in the smallest arm"
+
+
+def select_tasks(
+    candidates: list[Task], events: Callable[[Task], float], rules: TaskRules, where: str
+) -> tuple[dict[str, Task], dict[str, str]]:
+    """The candidates with ``events(task) >= rules.min_events`` (at most ``max_binary`` mortality
+    horizons, shortest first; arms short of events are left out of ``treatment``), and why the
+    others are not declared; ``where`` says where the events were counted, for the reasons."""
+    declared: dict[str, Task] = {}
+    reasons: dict[str, str] = {}
+    for task in candidates:
+        if task.kind == MULTICLASS:
+            counts = {arm: events(replace(task, classes=(arm,))) for arm in task.classes}
+            arms = [arm for arm, n in counts.items() if n >= rules.min_events]
+            if len(arms) < 2:
+                shown = ", ".join(f"{arm} {n:.0f}" for arm, n in counts.items())
+                reasons[task.name] = f"fewer than two arms with {rules.min_events} patients {where} ({shown})"
+                continue
+            task = treatment_task(arms, [arm for arm in task.classes if arm not in arms])
+        n = events(task)
+        binary = [t for t in declared.values() if t.kind == BINARY]
+        if n < rules.min_events:
+            reasons[task.name] = f"{n:.0f} {event_unit(task)} {where} (needs {rules.min_events})"
+        elif task.kind == BINARY and len(binary) >= rules.max_binary:
+            shorter = ", ".join(t.name for t in binary) or "none"
+            reasons[task.name] = f"a shorter horizon is declared ({shorter}; max_binary: {rules.max_binary})"
+        else:
+            declared[task.name] = task
+    return declared, reasons
+
+
+def task_declarations(
+    train: pl.DataFrame, test: pl.DataFrame | None = None, rules: TaskRules | None = None
+) -> Declarations:
+    """The tasks of a cohort from its release ``train`` split, each with the events it needs and has;
+    with ``test``, only those whose test split holds ``rules.min_events`` events."""
+    rules = rules or TaskRules()
+    candidates, rejected = candidate_tasks(train, rules)
+    if test is None:
+        declared, reasons = select_tasks(candidates, lambda _: math.inf, rules, "")
+    else:
+        where = f"in the test split of {test.height} rows"
+        declared, reasons = select_tasks(candidates, lambda t: task_events(t, test), rules, where)
+    records = {}
+    for name, task in declared.items():
+        counted = {"needed": rules.min_events, "train": task_events(task, train)}
+        if test is not None:
+            counted["test"] = task_events(task, test)
+        records[name] = {**task.as_dict(), "events": counted}
+    return Declarations(records, in_task_order({**rejected, **reasons}))
+
+
+def declare_tasks(
+    train: pl.DataFrame, test: pl.DataFrame | None = None, rules: TaskRules | None = None
+) -> dict[str, dict[str, Any]]:
+    """The tasks a cohort supports, from its training split (what a release manifest records)."""
+    return task_declarations(train, test, rules).tasks
 
 
 def protected_attributes(stress_suite: pl.DataFrame | None, frame: pl.DataFrame) -> list[str]:

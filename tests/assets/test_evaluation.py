@@ -27,13 +27,20 @@ from tests.pipeline.evaluation.conftest import build_test_release, write_fast_co
 RELEASE_SOURCE = benchmark_release.to_source_asset()  # read through its IO manager, as in a run
 
 
+def _models(root: Path) -> Path:
+    """The shipped models registry, scored on one task (it scores every declared task by default)."""
+    path = root / "models.yaml"
+    path.write_text(DEFAULT_MODELS.read_text() + "tasks: [mortality_12m]\n")
+    return path
+
+
 def _resources(root: Path, evaluation_config: Path) -> dict[str, object]:
     """The model_evaluation asset's resources, with the release handle benchmark_release would have stored."""
     handles = JsonIOManager(base_dir=str(root / "assets"))
     handles._write({"version": "0.9.0", "path": str(root / "releases" / "0.9.0")}, root / "assets" /
                    "benchmark_release" / "all.json")  # fmt: skip
     return {
-        "models": ModelsRegistryResource(path=str(DEFAULT_MODELS)),
+        "models": ModelsRegistryResource(path=str(_models(root))),
         "evaluation_config": EvaluationConfigResource(path=str(evaluation_config)),
         "rules": RulesResource(path=str(DEFAULT_RULES)),
         "warehouse": WarehouseResource(path=str(root / "warehouse.duckdb")),
@@ -47,7 +54,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     root = tmp_path_factory.mktemp("evaluation")
     build_test_release(root / "releases", "0.9.0")
     config = write_fast_config(root / "evaluation.yaml")
-    model_evaluation = build_model_evaluation(Settings(evaluation=config, models=DEFAULT_MODELS))
+    model_evaluation = build_model_evaluation(Settings(evaluation=config, models=_models(root)))
     resources = _resources(root, config)
     results = {
         key: dg.materialize([RELEASE_SOURCE, model_evaluation], partition_key=key, resources=resources)

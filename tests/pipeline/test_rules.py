@@ -5,15 +5,28 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipeline.rules import RuleError, enforce_rules, load_rules, rule_table
+from pipeline.cancer_types import load_cancer_types
+from pipeline.rules import RuleError, count_violations, enforce_rules, load_rules, rule_table
 
 RULES = {rule.id: rule for rule in load_rules()}
 # rule id -> (a row that breaks it, its mirror that does not)
 CASES = {
-    "prostate_requires_male": ({"primary_cancer_condition": "PRAD", "sex": "Female"}, {"sex": "Male"}),
-    "ovarian_requires_female": ({"primary_cancer_condition": "OV", "sex": "Male"}, {"sex": "Female"}),
+    "ovarian_requires_female": ({"primary_cancer_condition": "HGSOC", "sex": "Male"}, {"sex": "Female"}),
+    "uterine_requires_female": ({"primary_cancer_condition": "UEC", "sex": "Male"}, {"sex": "Female"}),
     "cervical_requires_female": ({"primary_cancer_condition": "CESC", "sex": "Male"}, {"sex": "Female"}),
-    "adult_age_bounds": ({"age_at_diagnosis": 12.0}, {"age_at_diagnosis": 45.0}),
+    "vulvovaginal_requires_female": ({"primary_cancer_condition": "VSC", "sex": "Male"}, {"sex": "Female"}),
+    "testicular_requires_male": ({"primary_cancer_condition": "SEM", "sex": "Female"}, {"sex": "Male"}),
+    "prostate_requires_male": ({"primary_cancer_condition": "PRAD", "sex": "Female"}, {"sex": "Male"}),
+    "penile_requires_male": ({"primary_cancer_condition": "PSCC", "sex": "Female"}, {"sex": "Male"}),
+    "cns_tumour_has_no_stage_group": (
+        {"primary_cancer_condition": "GBM", "cancer_stage_group": "II"},
+        {"cancer_stage_group": None},
+    ),
+    "leukaemia_has_no_stage_group": (
+        {"primary_cancer_condition": "AML", "cancer_stage_group": "I"},
+        {"cancer_stage_group": None},
+    ),
+    "age_within_human_lifespan": ({"age_at_diagnosis": -1.0}, {"age_at_diagnosis": 0.0}),
     "stage_iv_iff_distant_metastasis": (
         {"cancer_stage_group": "IV", "distant_metastasis": False},
         {"distant_metastasis": True},
@@ -55,6 +68,63 @@ def test_rule_rejects_the_broken_row_and_accepts_its_mirror(rule_id: str) -> Non
     assert RULES[rule_id].violations(frame).to_list() == [True, False]
 
 
+def _broken(rows: list[dict[str, object]]) -> list[bool]:
+    """Per row: does it break any rule? Columns typed as harmonized cohorts type them."""
+    frame = pl.DataFrame(rows).with_columns(
+        pl.col("primary_cancer_condition").cast(pl.Categorical),
+        pl.col("sex").cast(pl.Enum(["Female", "Male"])),
+        pl.col("cancer_stage_group").cast(pl.Enum(["0", "I", "II", "III", "IV"])),
+    )
+    return count_violations(frame, list(RULES.values()))[0].to_list()
+
+
+@pytest.mark.parametrize(
+    ("code", "sex", "stage", "impossible"),
+    [
+        ("HGSOC", "Male", None, True),  # what ingestion makes of TCGA's OV
+        ("OV", "Male", None, True),  # TCGA's own code, as a study may publish it
+        ("UCEC", "Male", None, True),
+        ("SEM", "Female", None, True),
+        ("NSGCT", "Female", None, True),
+        ("TGCT", "Female", None, True),  # TCGA testicular germ cell tumours (config/oncotree_tissues.yaml)
+        ("GBM", "Male", "IV", True),
+        ("LGG", "Female", "II", True),
+        ("AML", "Female", "I", True),
+        ("LAML", "Male", "III", True),
+        ("BRCA", "Male", "II", False),  # male breast cancer is real
+        ("IDC", "Male", "I", False),
+        ("CLL", "Male", "II", False),  # Rai stages
+        ("MLYM", "Female", "I", False),  # CNS lymphoma: Lugano stages
+        ("NOT_A_CODE", "Male", "IV", False),  # unknown codes never break a rule
+        ("HGSOC", None, "III", False),  # unknown sex never breaks one either
+    ],
+)
+def test_sex_and_stage_rules_follow_the_oncotree_table(code: str, sex: str | None, stage: str | None,
+                                                       impossible: bool) -> None:  # fmt: skip
+    row = {"primary_cancer_condition": code, "sex": sex, "cancer_stage_group": stage}
+    assert _broken([row, {**row, "primary_cancer_condition": "LUAD"}]) == [impossible, False]
+
+
+def test_cancer_rules_cover_every_code_of_their_organ() -> None:
+    table = load_cancer_types()
+    for rule_id, tissue in [("ovarian_requires_female", "Ovary/Fallopian Tube"), ("testicular_requires_male", "Testis"),
+                            ("cns_tumour_has_no_stage_group", "CNS/Brain")]:  # fmt: skip
+        organ = set(table.select(tissues=[tissue]))
+        assert organ - set(RULES[rule_id].codes) <= {"MLYM", "ONBL", "MCHSCNS"}  # the CNS rule's stated exceptions
+    assert {"HGSOC", "OV", "SOC", "OVARY"} <= set(RULES["ovarian_requires_female"].codes)
+
+
+def test_a_cancer_selector_names_what_the_table_lacks(tmp_path) -> None:
+    path = tmp_path / "rules.yaml"
+    rule = "{id: r1, description: d, source: s, columns: [primary_cancer_condition, sex], require: \"sex = 'Male'\""
+    path.write_text(f"rules:\n  - {rule}, cancer: {{tissues: [Ovary]}}}}\n")
+    with pytest.raises(RuleError, match=r"rule 'r1': .*no tissue \['Ovary'\]"):
+        load_rules(path)
+    path.write_text(f"rules:\n  - {rule.replace('primary_cancer_condition, ', '')}, cancer: {{tissues: [Testis]}}}}\n")
+    with pytest.raises(RuleError, match="list primary_cancer_condition in its columns"):
+        load_rules(path)
+
+
 def test_unknown_values_never_break_a_rule() -> None:
     frame = pl.DataFrame({"primary_cancer_condition": ["PRAD", None], "sex": [None, "Female"]})
     assert not RULES["prostate_requires_male"].violations(frame).any()
@@ -73,6 +143,18 @@ def test_a_rule_real_data_breaks_often_is_flagged_suspect() -> None:
     real = pl.DataFrame({"survival_months": [-1.0] * 5 + [3.0] * 95})
     table = rule_table([RULES["survival_non_negative"]], real, "real")
     assert table["suspect"].to_list() == [True]
+
+
+def test_suspect_counts_the_patients_a_rule_judges_and_ignores_a_single_odd_row() -> None:
+    rule = RULES["testicular_requires_male"]
+    lung = [{"primary_cancer_condition": "LUAD", "sex": s} for s in ("Female", "Male") * 300]
+    # a study that codes another tumour as a testis code: rare in the cohort, common among the code's patients
+    wrong = pl.DataFrame(lung + [{"primary_cancer_condition": "SEM", "sex": "Female"}] * 5)
+    row = rule_table([rule], wrong, "real").row(0, named=True)
+    assert (row["rows_checked"], row["violations"], row["suspect"]) == (5, 5, True)
+    # one miscoded patient among many testicular ones is a data error, not a wrong rule
+    testis = [{"primary_cancer_condition": "SEM", "sex": s} for s in ["Male"] * 60 + ["Female"]]
+    assert rule_table([rule], pl.DataFrame(lung + testis), "real")["suspect"].to_list() == [False]
 
 
 def test_a_rule_with_bad_sql_names_the_file_and_rule(tmp_path) -> None:
