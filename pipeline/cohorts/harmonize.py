@@ -25,6 +25,7 @@ from typing import Literal
 import polars as pl
 
 from pipeline.cohorts.coerce import Context, coerce, unknown_values_error
+from pipeline.cohorts.dates import durations_as_days, with_dates
 from pipeline.cohorts.extras import drop_outcome_proxies, extra_columns, oncotree_extras
 from pipeline.cohorts.identifiers import find_identifier_columns, hash_patient_ids
 from pipeline.cohorts.left_out import check_left_out
@@ -66,6 +67,7 @@ def harmonize(
     report.n_source_patients = frame.height
     ctx = Context(file=source, rows=frame.get_column(ROW).cast(pl.Int64), report=report)
     mapped = _mapped_source_columns(frame, spec)
+    full = frame  # spec expressions read the source before identifier and date columns are dropped
     frame = _handle_identifiers(frame, spec, source, report, identifiers, keep={*mapped, spec.id_column})
 
     source_ids = _source_ids(frame, spec, ctx)
@@ -77,7 +79,7 @@ def harmonize(
     for column in CORE_COLUMNS:
         if column.name in core:
             continue
-        values, source_columns = _evaluate(frame, column, spec, ctx)
+        values, source_columns = _evaluate(frame, full, column, spec, ctx)
         consumed.update(source_columns)
         label = "|".join(source_columns) or column.name
         values = coerce(values, column, spec.values.get(column.name), ctx, label)
@@ -204,11 +206,14 @@ def _source_ids(frame: pl.DataFrame, spec: CohortSpec, ctx: Context) -> pl.Serie
     return ids
 
 
-def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: Context) -> tuple[pl.Series, list[str]]:
+def _evaluate(
+    frame: pl.DataFrame, full: pl.DataFrame, column: Column, spec: CohortSpec, ctx: Context
+) -> tuple[pl.Series, list[str]]:
     """The source values for one schema column, and the plain source columns they came from.
 
     A list of candidate columns takes, row by row, the first non-null value among the
-    candidates present in the source.
+    candidates present in the source. An expression reads ``full``, the source with its date
+    columns (parsed as dates where it names them; a difference of dates is in days).
     """
     mapping = spec.columns.get(column.name)
     if mapping is None and column.name in frame.columns:
@@ -222,8 +227,8 @@ def _evaluate(frame: pl.DataFrame, column: Column, spec: CohortSpec, ctx: Contex
     if isinstance(mapping, str) and not looks_like_column(mapping):
         try:
             # with_columns broadcasts literals such as "'COAD'" to every row
-            evaluated = frame.with_columns(pl.sql_expr(mapping).alias("__value"))
-            return evaluated.get_column("__value").alias(column.name), []
+            evaluated = with_dates(full, mapping).with_columns(pl.sql_expr(mapping).alias("__value"))
+            return durations_as_days(evaluated.get_column("__value")).alias(column.name), []
         except Exception as exc:
             raise CohortDataError(f"cannot evaluate {mapping!r}: {exc}", file=ctx.file, column=column.name) from exc
     if column.required or isinstance(mapping, str):

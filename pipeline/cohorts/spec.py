@@ -21,7 +21,10 @@ A spec is declarative (YAML in the registry or beside a CSV/Parquet file):
     mutations: data_mutations.txt       # table route: MAF (needs samples)
 
 Expressions (``filter`` and SQL mappings) are checked by :mod:`pipeline.cohorts.safe_sql`
-when the spec is parsed, before any data is read.
+when the spec is parsed, before any data is read. Mappings read the source columns before
+identifier and date columns are dropped, text dates parsed (:mod:`pipeline.cohorts.dates`):
+``survival_months: "COALESCE(date_of_death, last_contact) - date_of_diagnosis"`` with
+``survival_unit: days`` and the three dates under ``drop:``.
 """
 
 from __future__ import annotations

@@ -473,3 +473,31 @@ def test_a_study_view_download_with_display_names_ingests(tmp_path: Path) -> Non
     frame, report = run(path)
     assert frame.height == 30 and frame["vital_status_event"].sum() == 15 and frame["age_at_diagnosis"].min() == 50
     assert "display-name header" in " ".join(report["warnings"])
+
+
+def test_a_spec_computes_survival_from_dates_that_never_reach_the_table(tmp_path: Path) -> None:
+    n = 30
+    frame = pl.DataFrame(
+        {
+            "pid": [f"P{i}" for i in range(n)],
+            "diagnosed": [f"0{i % 9 + 1}/15/2010" for i in range(n)],
+            "died": [f"0{i % 9 + 1}/15/2012" if i % 2 else None for i in range(n)],
+            "last_seen": [f"0{i % 9 + 1}/15/2013" for i in range(n)],
+            "status": ["dead" if i % 2 else "alive" for i in range(n)],
+        }
+    )
+    path = table(tmp_path, frame)
+    (tmp_path / "spec.yaml").write_text(
+        "id_column: pid\n"
+        "columns:\n"
+        '  survival_months: "COALESCE(died, last_seen) - diagnosed"\n'
+        "  vital_status_event: status\n"
+        "values:\n"
+        "  vital_status_event: {dead: 1, alive: 0}\n"
+        "survival_unit: days\n"
+        "drop: [diagnosed, died, last_seen]\n"
+    )
+    out, _ = ingest(resolve_source(str(path), registry=None, spec_path=tmp_path / "spec.yaml"), salt="t")
+    assert out.height == n and not {"diagnosed", "died", "last_seen"} & set(out.columns)
+    months = dict(zip(out["vital_status_event"].to_list(), out["survival_months"].to_list(), strict=False))
+    assert abs(months[1] - 24.0) < 0.1 and abs(months[0] - 36.0) < 0.1
