@@ -8,12 +8,15 @@ reference (what a perfect synthesizer would produce); ``bench/calibration.py`` g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from functools import cache
 
 import numpy as np
 import polars as pl
 
 from pipeline.dtypes import as_labels
+from pipeline.rules import load_rules
 from pipeline.schema import IDENTITY_COLUMNS
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.adversary import qi_labels, quasi_identifiers
@@ -30,8 +33,18 @@ COPIED_SHARE = 0.2
 MIN_ARM_ROWS = 30  # arms smaller than the survival gates' min_rows cannot show a swap
 MIN_GROUP_ROWS = 10  # smallest real subgroup the representation gate judges (min_representation_rows)
 # The sex-specific cancers of config/plausibility_rules.yaml: OncoTree code -> the only sex recorded
-SEX_SPECIFIC = {"PRAD": "Male", "OV": "Female", "CESC": "Female"}
-OTHER_SEX_CANCER = {"Female": "PRAD", "Male": "OV"}
+OTHER_SEX_CANCER = {"Female": "PRAD", "Male": "HGSOC"}
+
+
+@cache
+def sex_specific_codes() -> dict[str, str]:
+    """Cancer code -> the only sex recorded with it, from the plausibility rules' organ selectors."""
+    out = {}
+    for rule in load_rules():
+        required = re.fullmatch(r"\s*sex\s*=\s*'(Female|Male)'\s*", rule.require)
+        if rule.codes and required:
+            out.update(dict.fromkeys(rule.codes, required.group(1)))
+    return out
 
 
 def _take(frame: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
@@ -171,7 +184,7 @@ def impossible_patients(train: Frame, unseen: Frame, protected: Sequence[str], s
     if with_cancer:
         sex, cancer = as_labels(unseen["sex"]), as_labels(unseen["primary_cancer_condition"])
         flipped = pl.when(pl.col("sex") == "Male").then(pl.lit("Female")).otherwise(pl.lit("Male"))
-        plants.append(("sex", sex == cancer.replace_strict(SEX_SPECIFIC, default=None), flipped))
+        plants.append(("sex", sex == cancer.replace_strict(sex_specific_codes(), default=None), flipped))
     if "age_at_diagnosis" in present:
         plants.append(("age_at_diagnosis", unseen["age_at_diagnosis"].is_not_null(), -pl.col("age_at_diagnosis") - 1))
     if with_cancer:
