@@ -42,6 +42,7 @@ ROW = "__source_row"
 MSI_SCORE_COLUMNS = ("MSI_SCORE", "msi_score", "MSISENSOR_SCORE")
 CANCER_NAME_COLUMNS = ("CANCER_TYPE_DETAILED", "CANCER_TYPE")  # free text: known names only
 Identifiers = Literal["refuse", "drop"]
+MIN_TWIN_VALUES = 8  # rows agreeing on at least this many known values may be one patient
 
 
 def harmonize(
@@ -109,7 +110,21 @@ def harmonize(
     extras = drop_outcome_proxies(extras, core, spec, report)
     extras.update(oncotree_extras(core["primary_cancer_condition"], report, taken=set(extras)))
     report.n_patients = frame.height
-    return pl.DataFrame({**core, **{name: series for name, (_, series) in extras.items()}})
+    harmonized = pl.DataFrame({**core, **{name: series for name, (_, series) in extras.items()}})
+    _warn_same_patient_twice(harmonized, ctx)
+    return harmonized
+
+
+def _warn_same_patient_twice(frame: pl.DataFrame, ctx: Context) -> None:
+    """Warn when rows under different ids agree on everything, a fractional survival time included."""
+    values = frame.drop("patient_id", "cohort")
+    measured = values.select(pl.sum_horizontal(pl.all().is_not_null()).alias("n"))["n"] >= MIN_TWIN_VALUES
+    fractional = (frame["survival_months"] != frame["survival_months"].round(0)).fill_null(False)
+    twice = values.is_duplicated() & measured & fractional
+    if twice.any():
+        rows = ctx.rows.filter(twice).to_list()
+        ctx.report.warn(f"{len(rows)} rows under different patient ids agree on every value, survival time "
+                        f"included (rows {rows[:10]}): possibly one patient listed under two ids")  # fmt: skip
 
 
 def _null_tokens(frame: pl.DataFrame, spec: CohortSpec, report: IngestReport) -> pl.DataFrame:

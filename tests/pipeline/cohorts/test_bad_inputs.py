@@ -501,3 +501,15 @@ def test_a_spec_computes_survival_from_dates_that_never_reach_the_table(tmp_path
     assert out.height == n and not {"diagnosed", "died", "last_seen"} & set(out.columns)
     months = dict(zip(out["vital_status_event"].to_list(), out["survival_months"].to_list(), strict=False))
     assert abs(months[1] - 24.0) < 0.1 and abs(months[0] - 36.0) < 0.1
+
+
+def test_one_patient_under_two_ids_is_a_warning(tmp_path: Path) -> None:
+    frame = base_table().with_columns(
+        (pl.col("survival_months") + 0.37).alias("survival_months"),
+        *(pl.lit(f"v{i}").alias(f"lab_{i}") for i in range(6)),
+    )
+    twin = frame.slice(3, 1).with_columns(patient_id=pl.lit("S999"))
+    out, report = run(table(tmp_path, pl.concat([frame, twin]), "trial.parquet"))
+    assert out.height == 31 and any("possibly one patient listed under two ids" in w for w in report["warnings"])
+    _, clean = run(table(tmp_path, frame, "clean.parquet"))
+    assert not any("two ids" in w for w in clean["warnings"])
