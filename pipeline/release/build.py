@@ -128,6 +128,7 @@ def build_release(
     audit_log: Callable[[Path], Any] | None = None,
     on_file: Callable[[Path], None] | None = None,
     energy: Callable[[list[str]], Mapping[str, Any]] | None = None,
+    ingestion: Callable[[list[str]], Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write ``root/<version>/`` and return it; raise ReleaseError (and write nothing) when it cannot.
 
@@ -135,6 +136,8 @@ def build_release(
     ``as_dict()``: chain length and head hash), recorded in the manifest. ``energy(partitions)``
     returns the energy recorded for the candidates' asset partitions (``cohort`` and
     ``cohort|synthesizer``; ``pipeline.energy.lineage_energy``), recorded in the manifest as ``energy``.
+    ``ingestion(cohorts)`` returns what ingestion kept and left out per cohort
+    (``pipeline.cohorts.records.ingest_summaries``), recorded per cohort as ``ingestion``.
     """
     version = check_version(options.version)
     final = root / version
@@ -159,7 +162,9 @@ def build_release(
         partial = root / f"{PARTIAL_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
         try:
             spent = energy(lineage_partitions(candidates)) if energy is not None else None
-            manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file, spent)
+            ingested = ingestion([c.cohort for c in released]) if ingestion is not None else {}
+            manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file, spent,
+                                       ingested)  # fmt: skip
             write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", partial / MANIFEST)
             os.rename(partial, final)  # atomic on one filesystem
         except BaseException:
@@ -187,6 +192,7 @@ def _write_contents(
     audit_log: Callable[[Path], Any] | None,
     on_file: Callable[[Path], None] | None,
     energy: Mapping[str, Any] | None = None,
+    ingested: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     def written(path: Path) -> Path:
         if on_file:
@@ -214,6 +220,7 @@ def _write_contents(
             "rows": rows,
             "tasks": tasks.tasks,  # what `oncobench evaluate` scores, with label definitions and events
             "tasks_not_declared": tasks.not_declared,  # candidate task -> why (e.g. too few test events)
+            "ingestion": (ingested or {}).get(c.cohort),  # real patients kept, quarantined, left out; warnings
             "protected": protected_attributes(c.stress_suite, train),
             "gates": _gates(c.metrics),
             "headline": {k: v for k, v in headline_scores(c.metrics).items() if v is not None},

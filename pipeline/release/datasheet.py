@@ -41,6 +41,21 @@ def _energy_lines(energy: dict[str, Any] | None) -> list[str]:
     return ["## Energy and carbon", text, ""]
 
 
+def _ingestion_lines(cohorts: dict[str, Any]) -> list[str]:
+    """What ingestion kept of each real cohort, what it quarantined or left out, and its warnings."""
+    recorded = {name: c["ingestion"] for name, c in cohorts.items() if c.get("ingestion")}
+    if not recorded:
+        return []
+    rows = [{"cohort": name, "source patients": i["n_source_patients"], "filtered out": i["n_filtered_out"],
+             "quarantined": i["n_quarantined"], "left out (no survival)": i["n_left_out"], "kept": i["n_patients"]}
+            for name, i in recorded.items()]  # fmt: skip
+    lines = ["Real patients kept by ingestion (rows with a defect are quarantined, never the whole study):", "",
+             _table(rows)]  # fmt: skip
+    for name, i in recorded.items():
+        lines += [f"- **{name}**: {reason}" for reason in [*i["quarantined"], *i["warnings"]]]
+    return [*lines, ""]
+
+
 PLOT_CAPTIONS = {
     "pair_trend_gaps": "pair-trend gaps (1 - similarity of each column pair; 0 = as in the real data)",
     "representation": "share of each protected subgroup, real against synthetic",
@@ -113,6 +128,7 @@ def datasheet_markdown(manifest: dict[str, Any]) -> str:
         "source, harmonized and split into training and holdout patients; a synthesizer was fitted on the training "
         "patients only and sampled. The input fingerprint in the manifest is a hash of the real data, never the data.",
         "",
+        *_ingestion_lines(cohorts),
         "## Preprocessing",
         "Harmonization to one schema (types, units in months, allowed values, salted hashed identifiers); synthetic "
         "rows that break a clinical plausibility rule were redrawn; stress cases were checked against the same rules.",

@@ -18,6 +18,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pipeline import audit
+from pipeline.cohorts.records import ingest_summaries
 from pipeline.energy import lineage_energy
 from pipeline.release.build import CohortCandidate, ReleaseOptions, build_release
 from pipeline.release.dvc import dvc_add, dvc_push, is_dvc_repo, publish_commands
@@ -120,7 +121,8 @@ def publish_release(
             try:
                 if step == "build" and not existed:
                     build_release(root, candidates, options, audit_log=lambda path: audit.export_log(store, path),
-                                  energy=lambda partitions: lineage_energy(store, partitions))  # fmt: skip
+                                  energy=lambda partitions: lineage_energy(store, partitions),
+                                  ingestion=lambda cohorts: ingest_summaries(store, cohorts))  # fmt: skip
                     sha = load_manifest(final).sha256
                 _run_step(step, final, sha, store, dvc_repo, plan)
                 if after_step is not None:
