@@ -1,4 +1,4 @@
-"""Ingestion assets: raw_cohort -> harmonized_cohort -> cohort_profile, one partition per cohort."""
+"""Ingestion assets: raw_cohort -> harmonized_cohort -> cohort_profile and cohort_journeys, one partition per cohort."""
 
 import dagster as dg
 import polars as pl
@@ -7,9 +7,10 @@ from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
 from pipeline import audit
-from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw
+from pipeline.cohorts.load import describe_source, harmonize_entry, ingest_journeys, read_raw
 from pipeline.cohorts.report import IngestReport
 from pipeline.fingerprint import frame_fingerprint
+from pipeline.journeys.report import JourneyReport
 from pipeline.profile import (
     cohort_summary,
     column_profiles,
@@ -79,6 +80,47 @@ def harmonized_cohort(
         }
     )
     return frame
+
+
+@dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"polars"})
+def cohort_journeys(
+    context: dg.AssetExecutionContext, registry: CohortRegistryResource, harmonized_cohort: pl.DataFrame
+) -> pl.DataFrame:
+    """Treatment timelines as one event table (treatment, radiation, surgery, status, progression, ...).
+
+    Read from the cohort's cBioPortal timelines or TCGA Biotab tables, patient ids hashed as in
+    harmonized_cohort. Its metadata: counts, lines of therapy per patient, unknown agents, the
+    journey report. A cohort without timelines gives an empty event table and says so."""
+    entry = registry.load().get(context.partition_key)
+    events, _, report = ingest_journeys(entry, harmonized_cohort, salt=registry.id_salt)
+    for line in report.lines():
+        context.log.info(f"{entry.name}: {line}")
+    context.add_output_metadata(_journey_metadata(events, report))
+    return events
+
+
+def _journey_metadata(events: pl.DataFrame, report: JourneyReport) -> dict[str, object]:
+    per_patient = pl.DataFrame(
+        {"lines": list(report.lines_per_patient), "patients": list(report.lines_per_patient.values())},
+        schema={"lines": pl.Int64, "patients": pl.Int64},
+    )
+    unknown = pl.DataFrame(
+        {"agent": list(report.unknown_agents), "events": list(report.unknown_agents.values())},
+        schema={"agent": pl.String, "events": pl.Int64},
+    )
+    return {
+        "dagster/row_count": events.height,
+        "has_timelines": dg.MetadataValue.bool(bool(report.files)),
+        "patients_with_events": report.n_patients_with_events,
+        "lines_of_therapy": report.n_lines,
+        "rows_quarantined": report.n_quarantined,
+        "duplicates_dropped": report.n_duplicates,
+        "unknown_agent_share": dg.MetadataValue.float(round(report.unknown_agent_share, 4)),
+        "lines_per_patient": table(per_patient),
+        "unknown_agents": table(unknown, limit=50),
+        "journey_report": dg.MetadataValue.md("\n".join(f"- {line}" for line in report.lines())),
+        "journey_report_json": dg.MetadataValue.json(report.to_dict()),
+    }
 
 
 @dg.multi_asset(

@@ -20,9 +20,28 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
     return 0
 
 
+def journey_outputs(out: Path) -> tuple[Path, Path]:
+    """Where ``ingest --out <stem>.parquet`` writes journeys: ``<stem>.events.parquet``, ``<stem>.lines.parquet``."""
+    return out.parent / f"{out.stem}.events.parquet", out.parent / f"{out.stem}.lines.parquet"
+
+
+def _write_journeys(entry, patients, out: Path) -> None:
+    """Events and lines of a study with timelines beside ``out``, and a one-line summary."""
+    from pipeline.cohorts.load import ingest_journeys
+    from pipeline.io import write_parquet_atomic
+
+    events, lines, report = ingest_journeys(entry, patients)
+    events_path, lines_path = journey_outputs(out)
+    write_parquet_atomic(events, events_path)
+    write_parquet_atomic(lines, lines_path)
+    print(f"{entry.name} journeys: {report.summary()} -> {events_path}, {lines_path}")
+    for line in report.lines()[1:]:
+        print(f"  {line}")
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.cohorts.identifiers import id_salt
-    from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw, resolve_source
+    from pipeline.cohorts.load import describe_source, harmonize_entry, has_journeys, read_raw, resolve_source
     from pipeline.cohorts.registry import load_registry
     from pipeline.cohorts.report import IngestReport
     from pipeline.io import write_parquet_atomic
@@ -36,8 +55,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         raise OncoBenchError(f"--out {args.out} would overwrite or write into the input {args.source}")
     if out.is_dir():
         raise OncoBenchError(f"--out {args.out} is a directory; give a Parquet file path")
-    if out.exists() and not args.force:
-        raise OncoBenchError(f"--out {args.out} exists; pass --force to replace it")
+    journeys = has_journeys(entry)
+    for path in [out, *(journey_outputs(out) if journeys else ())]:
+        if path.exists() and not args.force:
+            raise OncoBenchError(f"{path} exists; pass --force to replace it")
     report = IngestReport(source=describe_source(entry))  # the ingest stage (pipeline.cohorts.load.ingest)
     frame = harmonize_entry(
         read_raw(entry, report),
@@ -59,6 +80,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(f"  {attribute[0]}: {cells}")
     for line in report.lines():
         print(f"  {line}")
+    if journeys:
+        _write_journeys(entry, frame, out)
     return 0
 
 
@@ -88,7 +111,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     cohorts = commands.add_parser("cohorts", help="list the cohort registry")
     cohorts.set_defaults(handler=_cmd_cohorts)
 
-    ingest = commands.add_parser("ingest", help="harmonize one cohort into a Parquet file")
+    ingest = commands.add_parser(
+        "ingest",
+        help="harmonize one cohort into a Parquet file (and its treatment timelines, when it has them, beside it)",
+    )
     ingest.add_argument("source", help="registry name, cBioPortal study folder, or CSV/TSV/Parquet file")
     ingest.add_argument("--out", type=Path, required=True, help="output Parquet file")
     ingest.add_argument(
