@@ -8,6 +8,7 @@ from assets.partitions import cohort_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
 from pipeline import audit
 from pipeline.cohorts.load import describe_source, harmonize_entry, ingest_journeys, read_raw
+from pipeline.cohorts.records import record_ingest_report
 from pipeline.cohorts.report import IngestReport
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.journeys.report import JourneyReport
@@ -52,16 +53,19 @@ def raw_cohort(
 def harmonized_cohort(
     context: dg.AssetExecutionContext,
     registry: CohortRegistryResource,
+    warehouse: WarehouseResource,
     raw_cohort: pl.DataFrame,
 ) -> pl.DataFrame:
     """One typed row per patient in the harmonized oncology schema; source ids salted and hashed.
 
     Its metadata is the ingest report: patients quarantined for a defect or left out and why,
     unknown labels, columns dropped (identifiers, outcome proxies), missing-value tokens read as
-    null, tolerated defects, and whether those left out bias the cohort."""
+    null, tolerated defects, and whether those left out bias the cohort (also in the DuckDB table
+    `ingest_reports`, which the release's datasheet reads)."""
     entry = registry.load().get(context.partition_key)
     report = IngestReport(source=describe_source(entry))
     frame = harmonize_entry(raw_cohort, entry, salt=registry.id_salt, report=report)
+    record_ingest_report(warehouse.get(), entry.name, report)
     for line in report.lines():
         context.log.info(f"{entry.name}: {line}")
     schema = pl.DataFrame({"column": frame.columns, "dtype": [str(t) for t in frame.dtypes]})

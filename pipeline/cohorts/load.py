@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.cohorts.defaults import table_spec
 from pipeline.cohorts.harmonize import harmonize
 from pipeline.cohorts.identifiers import id_salt, snake_case
 from pipeline.cohorts.readers.biotab import is_biotab_folder, read_biotab_study
@@ -133,6 +134,8 @@ def effective_spec(entry: CohortEntry, raw: pl.DataFrame | None = None) -> Cohor
         return entry.spec.merged_over(CBIOPORTAL_DEFAULT_SPEC)
     if entry.kind == "table" and entry.spec.samples:  # sample attributes by their cBioPortal names
         return replace(entry.spec.merged_over(CBIOPORTAL_DEFAULT_SPEC), id_column=entry.spec.id_column)
+    if entry.kind == "table" and raw is not None:  # a registry or trial export: the names they use
+        return table_spec(entry.spec, raw.columns)
     return entry.spec
 
 

@@ -120,7 +120,7 @@ class IngestReport:
             )
             out.append(f"missing-value tokens read as null: {listing}")
         for name, rows in self.timelines.items():
-            out.append(f"timeline {name}: {rows} events read (not used yet)")
+            out.append(f"timeline {name}: {rows} rows (events and lines of therapy: see the journey report)")
         if self.unused_files:
             out.append(f"files not used: {', '.join(self.unused_files)}")
         out += [f"warning: {w}" for w in self.warnings]

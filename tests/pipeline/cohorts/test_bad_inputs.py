@@ -513,3 +513,20 @@ def test_one_patient_under_two_ids_is_a_warning(tmp_path: Path) -> None:
     assert out.height == 31 and any("possibly one patient listed under two ids" in w for w in report["warnings"])
     _, clean = run(table(tmp_path, frame, "clean.parquet"))
     assert not any("two ids" in w for w in clean["warnings"])
+
+
+def test_a_registry_export_ingests_without_a_spec(tmp_path: Path) -> None:
+    n = 40
+    frame = pl.DataFrame(
+        {
+            "Patient ID": [f"R{i}" for i in range(n)],
+            "Age at Diagnosis": [50 + i % 30 for i in range(n)],
+            "Sex": ["Female" if i % 2 else "Male" for i in range(n)],
+            "Survival months": [float(3 + (i * 7) % 50) for i in range(n)],
+            "Vital status recode (study cutoff used)": ["Dead" if i % 3 == 0 else "Alive" for i in range(n)],
+        }
+    )
+    out, report = run(table(tmp_path, frame, "seer_export.csv"))
+    assert out.height == n and out["vital_status_event"].sum() == 14
+    assert out["age_at_diagnosis"].null_count() == 0 and out["sex"].null_count() == 0
+    assert not {"survival_months_1", "patient_id_1"} & set(out.columns) and not report["quarantined"]
