@@ -28,11 +28,12 @@ $(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
 
 setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
-# Reference engines and attacks for bench/ only (ForestFlow, the domias package). ForestDiffusion
+# Reference engines and attacks for bench/ only (ForestFlow, the domias package, shap 0.49 for
+# bench/explanations.py: 0.50+ needs numpy 2, which anonymeter does not allow). ForestDiffusion
 # goes in without its dependencies: its `xgboost` requirement pulls a CUDA NCCL wheel, and
 # xgboost-cpu provides the same module.
 bench-setup: setup
-	$(BIN)/python -m pip install --quiet xgboost-cpu==3.2.0 lightgbm==4.7.0 catboost==1.2.10 domias==0.0.5
+	$(BIN)/python -m pip install --quiet xgboost-cpu==3.2.0 lightgbm==4.7.0 catboost==1.2.10 domias==0.0.5 shap==0.49.1
 	$(BIN)/python -m pip install --quiet --no-deps ForestDiffusion==1.0.6
 
 demo: setup

@@ -10,7 +10,7 @@ from assets.metadata import png, readable, rounded, table
 from assets.release import RELEASE_KEY
 from assets.resources import ReleaseStoreResource, RulesResource, WarehouseResource
 from pipeline.evaluation.config import EvaluationConfig, FindingRule, load_evaluation_config
-from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_png
+from pipeline.evaluation.plots import calibration_png, explanation_png, flip_rate_png, subgroup_png
 from pipeline.evaluation.records import evaluation_frame, record_evaluation, verdicts
 from pipeline.evaluation.registry import ModelsRegistry, load_models_registry
 from pipeline.evaluation.report import verdict_markdown
@@ -52,7 +52,7 @@ def _headline(evaluations: list[Evaluation]) -> pl.DataFrame:
     frames = [evaluation_frame(e).with_columns(pl.lit(e.result["task"]).alias("task")) for e in evaluations]
     columns = ["task", "cohort", "metric", "value", "ci_low", "ci_high", "n", "worst_group", "max_flip_attribute",
                "max_flip_rate", "max_flip_ci_low", "max_flip_ci_high", "adversarial_change",
-               "findings_failed", "findings_inconclusive"]  # fmt: skip
+               "findings_failed", "findings_inconclusive", "top_features", "faithfulness"]  # fmt: skip
     return pl.concat(frames, how="vertical").select(columns)
 
 
@@ -154,8 +154,8 @@ def _model_evaluation_asset(
         """One registered model (config/models.yaml) scored on every task it lists (none: every task the
         release declares), on the verified release:
         performance with intervals, subgroups and intersections, counterfactual flip rates, adversarial search,
-        stress cells and findings (one check each). Recorded in the DuckDB table `evaluations` (the
-        leaderboard) and the audit chain."""
+        stress cells, attributions (a bar plot per task and cohort) and findings (one check each). Recorded in
+        the DuckDB table `evaluations` (the leaderboard) and the audit chain."""
         entry = models.load().get(context.partition_key)
         version = config.version or release["version"]
         directory = Path(releases.root) / version
@@ -182,6 +182,9 @@ def _model_evaluation_asset(
                 )
                 plots[f"subgroups_{task}_{cohort}"] = png(
                     subgroup_png(block["subgroups"], f"{cohort}: per subgroup ({task})"), "subgroup scores"
+                )
+                plots[f"explanations_{task}_{cohort}"] = png(
+                    explanation_png(block.get("explanations"), f"{cohort}: attributions ({task})"), "attributions"
                 )
         return dg.MaterializeResult(
             metadata=readable(

@@ -29,6 +29,10 @@ class EvaluationSettings:
     adversarial_budget: int = 300
     proxy_nmi: float = 0.5
     survival_bins: int = 20
+    explain_rows: int = 100  # test rows explained (seeded sample); 0: no explanations
+    explain_background: int = 50  # train rows whose values stand in for a masked feature
+    explain_draws: int = 10  # background rows (each with its own feature order) per explained row
+    explain_top_k: int = 5  # "top features": the k of largest mean |attribution|
     emissions_country: str = "DEU"  # ISO 3166 alpha-3 of the grid for codecarbon (offline); empty: not measured
 
 

@@ -11,7 +11,10 @@ A rule's ``score`` names its candidates (what is compared with the bounds), each
 - ``subgroups.demographic_parity_difference`` and ``subgroups.equalized_odds_difference``: per attribute or
   intersection with at least two judged groups (bootstrap intervals, :mod:`pipeline.evaluation.fairness`);
 - ``performance.<score>`` (e.g. calibration_slope): the test split (bootstrap interval);
-- ``stress.gap``: per judged cell, the common cells' score minus the cell's (half-widths in quadrature).
+- ``stress.gap``: per judged cell, the common cells' score minus the cell's (half-widths in quadrature);
+- ``explanations.top_k_margin``: per protected attribute or proxy the model sees, its mean |attribution|
+  minus the k-th largest other feature's, as a share of the total (bootstrap interval over the explained
+  rows; above 0: it ranks among the top k, :mod:`pipeline.evaluation.explanations`).
 
 Verdict of a candidate: **fail** when its interval lies entirely beyond a bound (e.g. low > max), **pass**
 when it lies entirely within (high <= max and low >= min), **inconclusive** otherwise. A candidate without
@@ -151,6 +154,11 @@ def _candidates(rule: FindingRule, cohort: dict[str, Any], cases: dict[tuple[str
                                 [{"cell": c["cell"], "n": c["n"], metric: c[metric]}])  # fmt: skip
             else:
                 yield Candidate(target, None, not_judged=f"too few rows or no score ({c['n']} rows)")
+    elif section == "explanations" and name == "top_k_margin":
+        for e in (cohort.get("explanations") or {}).get("protected", []):
+            case = {k: e[k] for k in ("feature", "role", "rank", "mean_abs", "share")}
+            yield Candidate(f"{e['feature']} ({e['role']}, rank {e['rank']})", e["margin"], e["margin_ci_low"],
+                            e["margin_ci_high"], [case])  # fmt: skip
 
 
 def _screened(rule: FindingRule, candidate: Candidate) -> str:

@@ -1,4 +1,5 @@
-"""Evaluation figures as PNG bytes: per-group scores with intervals, flip rates per attribute, calibration."""
+"""Evaluation figures as PNG bytes: per-group scores with intervals, flip rates per attribute, calibration,
+feature attributions."""
 
 from __future__ import annotations
 
@@ -88,5 +89,33 @@ def calibration_png(curves: dict[str, list[dict[str, float]]], title: str) -> by
     axis.set_xlim(0, 1)
     axis.set_ylim(0, 1)
     axis.legend(fontsize=7)
+    axis.set_title(title, fontsize=9)
+    return to_png(figure)
+
+
+def explanation_png(explanations: dict[str, Any] | None, title: str) -> bytes | None:
+    """Mean |attribution| per feature with bootstrap 95% intervals, largest first; protected attributes and
+    their proxies in red (listed even when the model ignores them), the top-k cut as a dotted line."""
+    features = (explanations or {}).get("features") or []
+    if not features:
+        return None
+    scores = [{"value": f["mean_abs"], "ci_low": f["ci_low"], "ci_high": f["ci_high"]} for f in features]
+    labels = [(f["feature"] + (f" ({f['role']})" if f["role"] else "")).replace("$", r"\$") for f in features]
+    colours = ["#d62728" if f["role"] else "#1f77b4" for f in features]
+    y = np.arange(len(features))
+    figure, axis = plt.subplots(figsize=(7, 0.28 * len(features) + 1.4), dpi=90)
+    axis.barh(y, [s["value"] for s in scores], xerr=_interval(scores), color=colours, alpha=0.85, capsize=2)
+    ranked = sorted((f["mean_abs"] for f in features), reverse=True)
+    k = explanations["top_k"]
+    if len(ranked) > k:
+        axis.axvline((ranked[k - 1] + ranked[k]) / 2, color="black", ls=":", lw=1, label=f"top {k}")
+        axis.legend(fontsize=7)
+    axis.set_yticks(y, labels, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlabel(f"mean |attribution| of {explanations['output']}")
+    faithful = explanations.get("faithfulness") or {}
+    if faithful.get("ratio") is not None and faithful.get("ci_low") is not None:
+        title += f"\nfaithfulness (top {faithful['k']} vs random {faithful['k']} deleted): {faithful['ratio']:.2f} "
+        title += f"[{faithful['ci_low']:.2f}, {faithful['ci_high']:.2f}]"
     axis.set_title(title, fontsize=9)
     return to_png(figure)

@@ -2,10 +2,10 @@
 
 One row per release, model, task and cohort: the headline score with its interval, the worst
 subgroup, the largest counterfactual flip rate with its interval, the worst adversarial change,
-the failed and the inconclusive findings (ids, comma-separated), and the cohort's whole result as
-JSON. Re-evaluating the same model replaces its rows; its energy and carbon (codecarbon, offline) go
-to the table ``emissions``. Each evaluation
-appends one audit entry (release version and manifest sha256, model fingerprint, config version,
+the failed and the inconclusive findings (ids, comma-separated), the top features by mean |attribution|
+and the faithfulness ratio of the attributions, and the cohort's whole result as JSON. Re-evaluating the
+same model replaces its rows; its energy and carbon (codecarbon, offline) go to the table ``emissions``.
+Each evaluation appends one audit entry (release version and manifest sha256, model fingerprint, config version,
 energy, headline scores), so a published score can be checked against the release it claims.
 """
 
@@ -52,6 +52,8 @@ def _headline_rows(evaluation: Evaluation, evaluated_at: str) -> list[dict[str, 
         worst_case = (block["adversarial"].get("worst") or [{}])[0]
         failed = [f["id"] for f in block["findings"] if not f["passed"]]
         inconclusive = [f["id"] for f in block["findings"] if f.get("verdict") == "inconclusive"]
+        explained = block.get("explanations") or {}
+        top = [e["feature"] for e in explained.get("features", [])[: explained.get("top_k", 0)] if e["mean_abs"]]
         rows.append({
             "evaluated_at": evaluated_at, "cohort": cohort, "fingerprint": result["model"]["fingerprint"],
             "config_version": evaluation.config_version, "manifest_sha256": evaluation.manifest_sha256,
@@ -64,6 +66,7 @@ def _headline_rows(evaluation: Evaluation, evaluated_at: str) -> list[dict[str, 
             "max_flip_ci_low": flip["ci_low"] if flip else None, "max_flip_ci_high": flip["ci_high"] if flip else None,
             "adversarial_change": worst_case.get("change"),
             "findings_failed": ", ".join(failed), "findings_inconclusive": ", ".join(inconclusive),
+            "top_features": ", ".join(top) or None, "faithfulness": (explained.get("faithfulness") or {}).get("ratio"),
             "result": json.dumps(block, sort_keys=True),
         })  # fmt: skip
     return rows
@@ -74,7 +77,8 @@ def evaluation_frame(evaluation: Evaluation, evaluated_at: str | None = None) ->
     evaluated_at = evaluated_at or datetime.now(UTC).isoformat(timespec="seconds")
     schema = {"value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "worst_group_value": pl.Float64,
               "max_flip_rate": pl.Float64, "max_flip_ci_low": pl.Float64, "max_flip_ci_high": pl.Float64,
-              "adversarial_change": pl.Float64, "n": pl.Int64}  # fmt: skip
+              "adversarial_change": pl.Float64, "n": pl.Int64, "top_features": pl.String,
+              "faithfulness": pl.Float64}  # fmt: skip
     return pl.DataFrame(_headline_rows(evaluation, evaluated_at), schema_overrides=schema)
 
 

@@ -68,15 +68,21 @@ def normalized_mutual_information(a: np.ndarray, b: np.ndarray) -> float:
 
 def proxy_columns(train: pl.DataFrame, protected: list[str], threshold: float) -> list[str]:
     """Columns whose normalized mutual information with a protected attribute is at least ``threshold``."""
-    found = []
+    return list(proxies_of(train, protected, threshold))
+
+
+def proxies_of(train: pl.DataFrame, protected: list[str], threshold: float) -> dict[str, str]:
+    """Each proxy column (see :func:`proxy_columns`) and the first protected attribute it is a proxy of."""
+    found = {}
     candidates = [c for c in train.columns if c not in protected and c not in ("patient_id", "cohort")]
-    targets = [_codes(subgroup_labels(train, a)) for a in protected if a in train.columns]
+    targets = {a: _codes(subgroup_labels(train, a)) for a in protected if a in train.columns}
     for column in candidates:
         if train[column].null_count() == train.height or train[column].n_unique() < 2:
             continue
         codes = _codes(subgroup_labels(train, column))
-        if any(normalized_mutual_information(target, codes) >= threshold for target in targets):
-            found.append(column)
+        attribute = next((a for a, t in targets.items() if normalized_mutual_information(t, codes) >= threshold), None)
+        if attribute is not None:
+            found[column] = attribute
     return found
 
 

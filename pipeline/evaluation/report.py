@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.evaluation.plots import calibration_png, flip_rate_png, subgroup_png
+from pipeline.evaluation.plots import calibration_png, explanation_png, flip_rate_png, subgroup_png
 from pipeline.io import write_bytes_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html
 
@@ -52,6 +52,31 @@ def _fairness(entry: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def explanation_markdown(block: dict[str, Any] | None) -> list[str]:
+    """The explanations section: how attributions were made, their faithfulness, the top features and the
+    protected attributes and proxies with their top-k margin."""
+    if not block:
+        return ["_no explanations (explain_rows is 0 or the split is empty)_", ""]
+    f = block["faithfulness"]
+    change = {k: "-" if f.get(k) is None else f"{f[k]:.3f}" for k in ("top_change", "random_change")}
+    ratio = {k: "-" if f.get(k) is None else f"{f[k]:.2f}" for k in ("ratio", "ci_low", "ci_high")}
+    text = (f"Permutation Shapley values of the model's {block['output']} on {block['rows']} test rows against "
+            f"{block['background']} train rows ({block['draws']} per row, each with its own feature order; "
+            f"{block['evaluations']} model evaluations in {block['seconds']:.1f} s). Faithfulness (deletion test): "
+            f"replacing each row's top {f['k']} features by background values moves its score by "
+            f"{change['top_change']} on average, {change['random_change']} for {f['k']} random features: ratio "
+            f"{ratio['ratio']} [{ratio['ci_low']}, {ratio['ci_high']}] (95% bootstrap interval; above 1: the "
+            "attributions point at what moves the score).")  # fmt: skip
+    top = [{"rank": e["rank"], "feature": e["feature"], "role": e["role"] or "-", "mean abs. attribution [95% CI]":
+            _score({"value": e["mean_abs"], "ci_low": e["ci_low"], "ci_high": e["ci_high"]}), "share": e["share"]}
+           for e in block["features"]]  # fmt: skip
+    protected = [{"feature": e["feature"], "role": e["role"], "rank": e["rank"], "share": e["share"],
+                  f"top-{block['top_k']} margin [95% CI]": _gap(e["margin"], e["margin_ci_low"], e["margin_ci_high"])}
+                 for e in block["protected"]]  # fmt: skip
+    return [text, "", _table(top), f"Protected attributes and proxies (margin > 0: among the top {block['top_k']}):",
+            "", _table(protected)]  # fmt: skip
+
+
 def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) -> list[str]:
     """The sections of one cohort; ``images`` maps a figure kind to its file name."""
     metric = block["subgroups"]["metric"]
@@ -87,6 +112,9 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
     lines += ["### Counterfactual twins", "", _table(twins)]
     if "flip_rates" in images:
         lines += [f"![flip rates]({images['flip_rates']})", ""]
+    lines += ["### Explanations", "", *explanation_markdown(block.get("explanations"))]
+    if "explanations" in images:
+        lines += [f"![explanations]({images['explanations']})", ""]
     lines += ["### Adversarial search", "",
               f"{adversarial['searched']} patients, budget {adversarial['budget']} evaluations each, "
               f"{adversarial['evaluations']} spent in {adversarial['seconds']:.1f} s; attributes: "
@@ -149,6 +177,7 @@ def write_report(result: dict[str, Any], directory: Path | str) -> Path:
                                            f"{cohort}: calibration"),
             "subgroups": subgroup_png(block["subgroups"], f"{cohort}: {block['subgroups']['metric']} per subgroup"),
             "flip_rates": flip_rate_png(block["counterfactual"], f"{cohort}: counterfactual flip rate"),
+            "explanations": explanation_png(block.get("explanations"), f"{cohort}: attributions ({task})"),
         }  # fmt: skip
         for kind, image in figures.items():
             if image is not None:

@@ -25,6 +25,8 @@ from pipeline.evaluation.counterfactual import Decisions, counterfactual_scores,
 from pipeline.evaluation.data import CohortData
 from pipeline.evaluation.energy import Emissions, track_emissions
 from pipeline.evaluation.errors import EvaluationError
+from pipeline.evaluation.explain import features_of
+from pipeline.evaluation.explanations import explain, protected_roles
 from pipeline.evaluation.findings import judge
 from pipeline.evaluation.models import LoadedModel, load_model, predict
 from pipeline.evaluation.performance import Scored, headline, performance
@@ -251,6 +253,11 @@ def _evaluate_cohort(
         domains(cohort.train, protected), rules, decisions, budget=s.adversarial_budget, seed=s.seed,
     )  # fmt: skip
     clock.lap("adversarial")
+    say(f"{name}: explanations")
+    roles = protected_roles(cohort.train, protected, features_of(test, task), s.proxy_nmi)
+    block_explanations = explain(lambda rows: checked(rows, "the explained rows (features from train rows)"), task,
+                                 test, cohort.train[task_rows(task, cohort.train)], roles, s)  # fmt: skip
+    clock.lap("explanations")
     cell_time = survival_outcome(cells)[0] if task.kind == SURVIVAL else None
     block_stress = stress_scores(task, headline(task, block_performance), cells, _labels(task, cells),
                                  cell_predictions, cell_time, reps=s.bootstrap_small, seed=s.seed)  # fmt: skip
@@ -261,6 +268,7 @@ def _evaluate_cohort(
         "counterfactual": counterfactual,
         "adversarial": block_adversarial,
         "stress": block_stress,
+        "explanations": block_explanations,
     }
     block["findings"] = judge(config.findings, block, cases, s.max_cases)
     return block

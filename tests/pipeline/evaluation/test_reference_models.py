@@ -8,7 +8,7 @@ from pipeline.evaluation.stage import Evaluation
 from pipeline.rules import count_violations, load_rules
 
 CONTRACT = {"release", "model", "task", "cohorts"}
-COHORT_BLOCK = {"performance", "subgroups", "counterfactual", "adversarial", "stress", "findings"}
+COHORT_BLOCK = {"performance", "subgroups", "counterfactual", "adversarial", "stress", "explanations", "findings"}
 TWIN_ENTRY = {"attribute", "mode", "pairs", "flip_rate", "ci_low", "ci_high", "mean_abs_change"}
 
 
