@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import checks, evaluation, ingestion, release, stress, synthesis, validation
+from assets import checks, evaluation, ingestion, journeys, release, stress, synthesis, validation
 from assets.energy import with_energy
 from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation, leaderboard
 from assets.executors import TRAINING, executor_for
@@ -85,7 +85,7 @@ def build_definitions(data_dir: str | None = None, *, settings: Settings | None 
     # evaluation config); ONCOBENCH_ENERGY=off turns it off
     energy = load_evaluation_config(settings.evaluation).settings
     assets = with_energy(
-        [*dg.load_assets_from_modules([ingestion, synthesis, validation, stress, release]),
+        [*dg.load_assets_from_modules([ingestion, synthesis, journeys, validation, stress, release]),
          build_model_evaluation(settings), leaderboard],
         warehouse=str(settings.warehouse), country=energy.emissions_country, enabled=settings.energy,
     )  # fmt: skip
