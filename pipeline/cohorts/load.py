@@ -110,7 +110,8 @@ def _attach_table_samples(frame: pl.DataFrame, entry: CohortEntry, folder: Path,
     for path in (sample_path, maf_path):
         if path is not None and not path.exists():
             raise CohortDataError("no such file (named in the spec)", file=str(path))
-    samples = read_clinical_file(sample_path, report)
+    same_file = sample_path.resolve() == Path(entry.location).resolve()  # its tokens are counted already
+    samples = read_clinical_file(sample_path, None if same_file else report)
     patients = frame.with_columns(pl.col(id_column).cast(pl.String).alias("PATIENT_ID"))
     joined = attach_samples(patients, samples, maf_path, report=report, sample_file=str(sample_path),
                             **_panel_options(entry))  # fmt: skip

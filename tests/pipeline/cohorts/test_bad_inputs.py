@@ -530,3 +530,12 @@ def test_a_registry_export_ingests_without_a_spec(tmp_path: Path) -> None:
     assert out.height == n and out["vital_status_event"].sum() == 14
     assert out["age_at_diagnosis"].null_count() == 0 and out["sex"].null_count() == 0
     assert not {"survival_months_1", "patient_id_1"} & set(out.columns) and not report["quarantined"]
+
+
+def test_a_table_that_is_its_own_sample_file_counts_its_missing_values_once(tmp_path: Path) -> None:
+    rows = "".join(f"S{i:03d}\tS{i:03d}\t{'NA' if i < 4 else 'LUAD'}\t{i + 1.5}\t{i % 2}\n" for i in range(30))
+    (tmp_path / "combined.txt").write_text("PATIENT_ID\tSAMPLE_ID\tONCOTREE_CODE\tOS_MONTHS\tOS_STATUS\n" + rows)
+    (tmp_path / "spec.yaml").write_text("id_column: PATIENT_ID\nsamples: combined.txt\n")
+    _, report = ingest(resolve_source(str(tmp_path / "combined.txt"), registry=None, spec_path=tmp_path / "spec.yaml"),
+                       salt="t")  # fmt: skip
+    assert report.to_dict()["missing_tokens"]["ONCOTREE_CODE"] == {"NA": 4}
