@@ -147,6 +147,8 @@ class ReferenceModel:
             p = 1.0 / (1.0 + np.exp(-(logits + shift)))
             return np.column_stack([1.0 - p, p])
         logits = np.array(logits, dtype=float)
+        if logits.ndim == 1:  # two arms: scikit-learn gives the second class's log-odds
+            logits = np.column_stack([np.zeros_like(logits), logits])
         labels = [str(c) for c in self.model.classes_]
         withheld = next((i for i, c in enumerate(labels) if c.lower() in WITHHELD_ARMS), 0)
         logits[:, withheld] += shift

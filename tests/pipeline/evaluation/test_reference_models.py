@@ -114,3 +114,20 @@ def test_findings_are_verdicts_and_the_fair_model_fails_none(evaluations) -> Non
         assert evaluation.findings_inconclusive.keys() == evaluation.findings_failed.keys()
     biased = evaluations[("reference:biased", "overall_survival")].result["cohorts"]["support2_cancer"]["findings"]
     assert {f["id"]: f["verdict"] for f in biased}["demographic_parity"] == "not applicable"  # a binary score
+
+
+def test_a_two_arm_treatment_task_gives_one_column_per_arm(release_dir) -> None:
+    import polars as pl
+
+    from pipeline.evaluation.data import CohortData
+    from pipeline.evaluation.reference import reference_model
+    from pipeline.evaluation.tasks import model_input
+    from pipeline.release.tasks import MULTICLASS, TREATMENT, Task
+
+    train = pl.read_parquet(release_dir / "cohorts" / "colon" / "train.parquet")
+    arms = tuple(sorted(train[TREATMENT].drop_nulls().cast(pl.String).unique().to_list())[:2])
+    task = Task("treatment", MULTICLASS, "two arms", classes=arms)
+    for kind in ("fair", "biased"):
+        model = reference_model(kind, task, CohortData("colon", train, ("sex",)))
+        probabilities = model.predict_proba(model_input(train.head(20), task))
+        assert probabilities.shape == (20, 2) and abs(probabilities.sum(axis=1) - 1).max() < 1e-9
