@@ -3,7 +3,9 @@
 fairlearn computes each value: the demographic-parity difference (largest minus smallest share flagged
 positive) and the equalized-odds difference (the larger of the true- and false-positive-rate spreads) of
 the decisions at the task's threshold. The intervals are percentile bootstraps over the attribute's test
-rows (the evaluation's seed and ``bootstrap_small`` resamples), where the same differences are counted
+rows (the evaluation's seed and ``bootstrap_small`` resamples; basic intervals: a spread between groups is
+larger in resamples than in the data, so percentile intervals would sit above it and call noise a
+difference), where the same differences are counted
 with numpy (a fairlearn MetricFrame per resample would be slow; both agree, see the tests). A resample
 in which a group lacks rows, events or non-events is skipped.
 
@@ -75,7 +77,12 @@ def fairness_entry(
     entry["n"] = len(y)
     for i, name in enumerate(DIFFERENCES):
         interval = stats.bootstrap(
-            lambda a, d, c, i=i: parity_differences(a, d, c, len(judged))[i], (y, decisions, codes), reps, seed
+            lambda a, d, c, i=i: parity_differences(a, d, c, len(judged))[i],
+            (y, decisions, codes),
+            reps,
+            seed,
+            basic=True,
+            limits=(0.0, 1.0),
         )
         entry[name] = round(values[name], 6)
         entry[f"{name}_ci_low"], entry[f"{name}_ci_high"] = interval["ci_low"], interval["ci_high"]

@@ -35,8 +35,22 @@ def score(value: float | None, low: float | None, high: float | None, n: int) ->
     return {"value": clean(value), "ci_low": clean(low), "ci_high": clean(high), "n": int(n)}
 
 
-def bootstrap(metric: Callable[..., float], arrays: tuple[np.ndarray, ...], reps: int, seed: int) -> dict[str, Any]:
-    """``metric(*arrays)`` with a percentile bootstrap 95% interval over rows (resamples where it fails skipped)."""
+def bootstrap(
+    metric: Callable[..., float],
+    arrays: tuple[np.ndarray, ...],
+    reps: int,
+    seed: int,
+    *,
+    basic: bool = False,
+    limits: tuple[float, float] = (-math.inf, math.inf),
+) -> dict[str, Any]:
+    """``metric(*arrays)`` with a bootstrap 95% interval over rows (resamples where it fails skipped).
+
+    Percentile interval by default. ``basic``: the basic (reverse-percentile) interval
+    [2v - q97.5, 2v - q2.5] (Davison & Hinkley 1997, 5.2), for statistics the resamples overstate,
+    such as a spread between groups (max minus min), whose percentile interval sits above the
+    value; clipped to ``limits``.
+    """
     n = len(arrays[0])
     value = _safe(metric, arrays)
     if n == 0 or value is None:
@@ -51,6 +65,8 @@ def bootstrap(metric: Callable[..., float], arrays: tuple[np.ndarray, ...], reps
     if len(draws) < MIN_VALID_RESAMPLES:
         return score(value, None, None, n)
     low, high = np.percentile(draws, [2.5, 97.5])
+    if basic:
+        low, high = max(limits[0], 2 * value - high), min(limits[1], 2 * value - low)
     return score(value, float(low), float(high), n)
 
 
