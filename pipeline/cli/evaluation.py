@@ -7,12 +7,20 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.cli import recommenders
 from pipeline.cli.guards import check_output, open_warehouse, step_printer
 from pipeline.errors import OncoBenchError
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
+
+    if args.recommender:
+        from pipeline.cli.recommenders import cmd_evaluate_recommender
+
+        return cmd_evaluate_recommender(args)
+    if not args.task:
+        raise OncoBenchError("--task is required with --model (mortality_12m, overall_survival, treatment, ...)")
 
     from pipeline.evaluation.config import load_evaluation_config
     from pipeline.evaluation.records import record_evaluation
@@ -63,28 +71,46 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from pipeline.evaluation.records import leaderboard
 
-    table = leaderboard(open_warehouse(args), args.release, args.task)
+    if args.recommenders:
+        from pipeline.recommenders.records import recommender_leaderboard
+
+        table = recommender_leaderboard(open_warehouse(args), args.release)
+        empty = "no recommender evaluations recorded yet (run `oncobench evaluate RELEASE --recommender SPEC`)"
+    else:
+        table = leaderboard(open_warehouse(args), args.release, args.task)
+        empty = "no evaluations recorded yet (run `oncobench evaluate`)"
     with pl.Config(fmt_str_lengths=60):
-        print(table if table.height else "no evaluations recorded yet (run `oncobench evaluate`)")
+        print(table if table.height else empty)
     return 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``evaluate`` and ``leaderboard`` to the subcommands."""
-    evaluate = commands.add_parser("evaluate", help="score a model on a release task (exit 2 on a bad model)")
+    evaluate = commands.add_parser(
+        "evaluate", help="score a model on a release task, or a treatment recommender (exit 2 on a bad one)"
+    )
     evaluate.add_argument("release", type=Path, help="release folder (verified before anything is scored)")
-    evaluate.add_argument("--model", required=True, help="MODULE:OBJECT, path/to/file.py:OBJECT, reference:fair|biased")
-    evaluate.add_argument("--task", required=True, help="mortality_12m, overall_survival, treatment (as declared)")
+    scored = evaluate.add_mutually_exclusive_group(required=True)
+    scored.add_argument("--model", help="MODULE:OBJECT, path/to/file.py:OBJECT, reference:fair|biased")
+    scored.add_argument("--recommender", help=recommenders.RECOMMENDER_HELP)
+    evaluate.add_argument("--task", default=None, help="mortality_12m, overall_survival, treatment (as declared)")
     evaluate.add_argument("--cohort", nargs="+", default=None, help="cohorts to score (default: every one with TASK)")
     evaluate.add_argument("--report", type=Path, default=None, help="folder for report.md, report.html and plots")
     evaluate.add_argument("--out", type=Path, default=None, help="the result as JSON (the output contract)")
-    evaluate.add_argument("--config", type=Path, default=None, help="settings and findings (config/evaluation.yaml)")
+    evaluate.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="settings and findings (config/evaluation.yaml; config/recommender_evaluation.yaml)",
+    )
     evaluate.add_argument("--rules", type=Path, default=None, help="plausibility rules of the adversarial search")
     evaluate.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
+    recommenders.add_arguments(evaluate)
     evaluate.set_defaults(handler=_cmd_evaluate)
 
     board = commands.add_parser("leaderboard", help="recorded evaluations, best model first (DuckDB)")
     board.add_argument("--release", default=None, help="one release version")
     board.add_argument("--task", default=None, help="one task")
+    board.add_argument("--recommenders", action="store_true", help="recorded recommender evaluations instead")
     board.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: data/)")
     board.set_defaults(handler=_cmd_leaderboard)

@@ -12,7 +12,8 @@ from pipeline.settings import default_config
 
 DEFAULT_EVALUATION_CONFIG = default_config("evaluation")
 WHEN = ("value", "ci_low", "ci_high")  # accepted for older config files; findings are judged on the interval
-VALUE_SCORES = ("adversarial.change",)  # the result of a search, not an estimate: judged on its value
+VALUE_SCORES = ("adversarial.change", "recommendations.contraindicated")  # a search result, a count of cases:
+# not estimates, judged on their value
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,14 @@ def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
         parsed = EvaluationSettings(**{k: cast[known[k]](v) for k, v in settings.items()})
     except (TypeError, ValueError) as error:
         raise EvaluationError(f"{path}: settings: {error}") from None
+    rules = parse_findings(raw.get("findings"), path)
+    return EvaluationConfig(path=path, version=str(raw["version"]), settings=parsed, findings=rules)
+
+
+def parse_findings(items: object, path: Path) -> tuple[FindingRule, ...]:
+    """The ``findings:`` list of a config file as rules; a malformed one names the finding."""
     rules, seen = [], set()
-    for i, item in enumerate(raw.get("findings") or []):
+    for i, item in enumerate(items or []):
         if not isinstance(item, dict) or not item.get("id") or not item.get("score"):
             raise EvaluationError(f"{path}: finding #{i + 1} needs 'id' and 'score', got {item!r}")
         if item["id"] in seen:
@@ -117,4 +124,4 @@ def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
                 when=str(item.get("when", "value")),
             )
         )
-    return EvaluationConfig(path=path, version=str(raw["version"]), settings=parsed, findings=tuple(rules))
+    return tuple(rules)
