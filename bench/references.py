@@ -38,7 +38,9 @@ LEANED_ON = ("race", "income_band", "insurance")  # what reference:biased leans 
 FLIP = "counterfactual_flip_rate"
 
 
-def _jobs(release: Path, seeds: int, cohorts: list[str] | None) -> list[tuple[str, str, str, int]]:
+def _jobs(
+    release: Path, seeds: int, cohorts: list[str] | None, tasks: list[str] | None
+) -> list[tuple[str, str, str, int]]:
     from pipeline.evaluation.stage import open_release, read_cohorts
     from pipeline.evaluation.tasks import cohort_tasks
 
@@ -47,6 +49,7 @@ def _jobs(release: Path, seeds: int, cohorts: list[str] | None) -> list[tuple[st
         (str(release), c.name, task, seed)
         for c in read_cohorts(release, manifest, cohorts)
         for task in cohort_tasks(c.entry, c.train)
+        if tasks is None or task in tasks
         for seed in range(seeds)
     ]
 
@@ -116,11 +119,12 @@ def main() -> None:
     parser.add_argument("--release", type=Path, required=True, help="a release folder (it must verify)")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--cohorts", nargs="*", default=None)
+    parser.add_argument("--tasks", nargs="*", default=None, help="task names (default: every declared task)")
     parser.add_argument("--jobs", type=int, default=1, help="processes (one thread each)")
     parser.add_argument("--name", default="references")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    jobs = _jobs(args.release, args.seeds, args.cohorts)
+    jobs = _jobs(args.release, args.seeds, args.cohorts, args.tasks)
     started, rows = time.perf_counter(), []
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         for i, result in enumerate(pool.imap(_run, jobs), 1):
