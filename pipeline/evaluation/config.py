@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -14,6 +15,9 @@ DEFAULT_EVALUATION_CONFIG = default_config("evaluation")
 WHEN = ("value", "ci_low", "ci_high")  # accepted for older config files; findings are judged on the interval
 VALUE_SCORES = ("adversarial.change", "recommendations.contraindicated")  # a search result, a count of cases:
 # not estimates, judged on their value
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,18 +91,26 @@ def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
         raise EvaluationError(f"cannot read evaluation config {path}: {error}") from None
     if not isinstance(raw, dict) or "version" not in raw:
         raise EvaluationError(f"{path}: needs a mapping with 'version', 'settings' and 'findings'")
-    known = {f.name: f.type for f in fields(EvaluationSettings)}
-    settings = raw.get("settings") or {}
-    unknown = sorted(set(settings) - set(known))
-    if unknown:
-        raise EvaluationError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
-    try:
-        cast = {"float": float, "int": int, "str": lambda v: "" if v is None else str(v)}
-        parsed = EvaluationSettings(**{k: cast[known[k]](v) for k, v in settings.items()})
-    except (TypeError, ValueError) as error:
-        raise EvaluationError(f"{path}: settings: {error}") from None
+    parsed = parse_settings(EvaluationSettings, raw.get("settings"), path, EvaluationError)
     rules = parse_findings(raw.get("findings"), path)
     return EvaluationConfig(path=path, version=str(raw["version"]), settings=parsed, findings=rules)
+
+
+def parse_settings(kind: type[T], settings: object, path: Path, error: type[Exception]) -> T:
+    """The ``settings:`` mapping of a config file as ``kind`` (a dataclass of float, int and str fields);
+    an unknown key or a value of the wrong type raises ``error`` naming it."""
+    known = {f.name: f.type for f in fields(kind)}
+    settings = settings or {}
+    if not isinstance(settings, dict):
+        raise error(f"{path}: settings must be a mapping, got {settings!r}")
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise error(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
+    cast = {"float": float, "int": int, "str": lambda v: "" if v is None else str(v)}
+    try:
+        return kind(**{k: cast[known[k]](v) for k, v in settings.items()})
+    except (TypeError, ValueError) as problem:
+        raise error(f"{path}: settings: {problem}") from None
 
 
 def parse_findings(items: object, path: Path) -> tuple[FindingRule, ...]:

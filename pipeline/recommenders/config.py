@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from pipeline.evaluation.config import FindingRule, parse_findings
+from pipeline.evaluation.config import FindingRule, parse_findings, parse_settings
 from pipeline.recommenders.adapters import CallOptions
 from pipeline.recommenders.interface import RecommenderError
 from pipeline.settings import CONFIG_DIR
@@ -52,14 +52,5 @@ def load_recommender_config(path: Path | str | None = None) -> RecommenderConfig
         raise RecommenderError(f"cannot read recommender config {path}: {error}") from None
     if not isinstance(raw, dict) or "version" not in raw:
         raise RecommenderError(f"{path}: needs a mapping with 'version', 'settings' and 'findings'")
-    known = {f.name: f.type for f in fields(RecommenderSettings)}
-    settings = raw.get("settings") or {}
-    unknown = sorted(set(settings) - set(known))
-    if unknown:
-        raise RecommenderError(f"{path}: unknown settings {unknown}; known: {sorted(known)}")
-    cast = {"float": float, "int": int, "str": lambda v: "" if v is None else str(v)}
-    try:
-        parsed = RecommenderSettings(**{k: cast[known[k]](v) for k, v in settings.items()})
-    except (TypeError, ValueError) as error:
-        raise RecommenderError(f"{path}: settings: {error}") from None
+    parsed = parse_settings(RecommenderSettings, raw.get("settings"), path, RecommenderError)
     return RecommenderConfig(path, str(raw["version"]), parsed, parse_findings(raw.get("findings"), path))
