@@ -67,8 +67,8 @@ def registry_rows(cohort: str) -> tuple[pl.DataFrame, Any]:
 
 def _score(recommender: Any, test: pl.DataFrame, stress: pl.DataFrame, protected: list[str], **kw: Any):
     from pipeline.recommenders.config import load_recommender_config
+    from pipeline.recommenders.guidelines_file import load_guidelines
     from pipeline.recommenders.stage import score_cohort
-    from pipeline.recommenders.truth import load_guidelines
 
     return score_cohort(recommender, test, stress, test, protected, table=load_guidelines(),
                         config=load_recommender_config(), **kw)  # fmt: skip
@@ -189,7 +189,7 @@ def flip_power(seeds: int) -> list[dict[str, Any]]:
 
 def resampled(n: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``n`` patients drawn with replacement from crc_msk_2017, new ids, and 0-2 prior lines each."""
-    from pipeline.recommenders.truth import load_guidelines
+    from pipeline.recommenders.guidelines_file import load_guidelines
 
     table = load_guidelines()
     frame = harmonized("crc_msk_2017").sample(n, with_replacement=True, seed=seed)

@@ -63,9 +63,9 @@ def cmd_evaluate_recommender(args: argparse.Namespace) -> int:
 
     from pipeline.io import write_text_atomic
     from pipeline.recommenders.config import load_recommender_config
+    from pipeline.recommenders.guidelines_file import load_guidelines
     from pipeline.recommenders.records import record_recommender_evaluation
     from pipeline.recommenders.stage import evaluate_recommender_release
-    from pipeline.recommenders.truth import load_guidelines
 
     if args.report:
         raise OncoBenchError("--report is not available for recommenders yet; use --out for the result")

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.recommenders.truth import GuidelineTable, Patient, load_guidelines
+from pipeline.recommenders.guidelines_file import load_guidelines
+from pipeline.recommenders.truth import GuidelineTable, Patient
 
 REFERENCES = ("guideline", "insurance_biased", "random")
 DISADVANTAGED_INSURANCE = ("Medicaid", "Uninsured")

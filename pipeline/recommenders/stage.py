@@ -21,8 +21,9 @@ from pipeline.recommenders import metrics
 from pipeline.recommenders.adapters import Answers, CallOptions, LoadedRecommender, load_recommender, recommend
 from pipeline.recommenders.cache import AnswerCache, item_key
 from pipeline.recommenders.config import RecommenderConfig, load_recommender_config
+from pipeline.recommenders.guidelines_file import load_guidelines
 from pipeline.recommenders.interface import items as request_items
-from pipeline.recommenders.truth import GuidelineTable, load_guidelines
+from pipeline.recommenders.truth import GuidelineTable
 from pipeline.release.tasks import protected_attributes
 from pipeline.warehouse import Warehouse
 

@@ -12,10 +12,10 @@ import pytest
 
 from pipeline.recommenders.adapters import CallOptions, load_recommender, recommend
 from pipeline.recommenders.cache import AnswerCache
+from pipeline.recommenders.guidelines_file import load_guidelines
 from pipeline.recommenders.interface import RecommenderError
 from pipeline.recommenders.references import GuidelineReference
 from pipeline.recommenders.serve import serving
-from pipeline.recommenders.truth import load_guidelines
 from pipeline.warehouse import Warehouse
 from tests.pipeline.recommenders.conftest import answers, endpoint, item
 

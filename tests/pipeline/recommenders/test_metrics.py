@@ -10,9 +10,9 @@ import pytest
 
 from pipeline.recommenders.adapters import LoadedRecommender, _python_call
 from pipeline.recommenders.config import load_recommender_config
+from pipeline.recommenders.guidelines_file import load_guidelines
 from pipeline.recommenders.references import GuidelineReference
 from pipeline.recommenders.stage import RecommenderEvaluation, evaluate_recommender_release, score_cohort
-from pipeline.recommenders.truth import load_guidelines
 
 TABLE = load_guidelines()
 CONFIG = load_recommender_config()

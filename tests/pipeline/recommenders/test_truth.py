@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.recommenders.guidelines_file import DEFAULT_GUIDELINES, load_guidelines, parse_guidelines
 from pipeline.recommenders.references import GuidelineReference
-from pipeline.recommenders.truth import DEFAULT_GUIDELINES, GuidelineError, load_guidelines, parse_guidelines
+from pipeline.recommenders.truth import GuidelineError
 from tests.pipeline.recommenders.conftest import item
 
 TABLE = load_guidelines()
