@@ -45,6 +45,7 @@ def task_from_declaration(name: str, data: dict[str, Any]) -> Task:
             horizon_months=None if data.get("horizon_months") is None else float(data["horizon_months"]),
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
             classes=tuple(str(c) for c in data.get("classes", ())),
+            restates=tuple(str(c) for c in data.get("restates", ())),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise EvaluationError(f"task {name!r}: malformed declaration {data!r} ({error})") from None
@@ -98,6 +99,7 @@ def labels_for(task: Task, frame: pl.DataFrame) -> np.ndarray | pd.DataFrame:
 
 
 def model_input(frame: pl.DataFrame, task: Task) -> pd.DataFrame:
-    """What a model sees: the harmonized columns without patient id, outcome, stress tags and the task's label."""
-    hidden = set(HIDDEN_COLUMNS) | ({TREATMENT} if task.kind == MULTICLASS else set())
+    """What a model sees: the harmonized columns without patient id, outcome, stress tags, the task's label and
+    the columns the release found to restate it."""
+    hidden = set(HIDDEN_COLUMNS) | ({TREATMENT} if task.kind == MULTICLASS else set()) | set(task.restates)
     return frame.select([c for c in frame.columns if c not in hidden]).to_pandas()

@@ -48,6 +48,7 @@ class Task:
     horizon_months: float | None = None
     threshold: float | None = None  # binary: predicted class 1 at p >= threshold
     classes: tuple[str, ...] = ()  # multiclass: the columns of predict_proba, in order
+    restates: tuple[str, ...] = ()  # columns that give the label away, hidden from models (e.g. hormon, chemo)
 
     def as_dict(self) -> dict[str, Any]:
         fields = asdict(self).items()
@@ -225,11 +226,41 @@ def task_declarations(
         declared, reasons = select_tasks(candidates, lambda t: task_events(t, test), rules, where)
     records = {}
     for name, task in declared.items():
+        if task.kind == MULTICLASS:
+            task = replace(task, restates=arm_restating_columns(train, task))
         counted = {"needed": rules.min_events, "train": task_events(task, train)}
         if test is not None:
             counted["test"] = task_events(task, test)
         records[name] = {**task.as_dict(), "events": counted}
     return Declarations(records, in_task_order({**rejected, **reasons}))
+
+
+MAX_LEVELS = 20  # a column with more values is not checked for restating the arm
+RESTATES = 0.99  # a column whose values give the arm for this share of the task's rows restates it
+
+
+def arm_restating_columns(train: pl.DataFrame, task: Task) -> tuple[str, ...]:
+    """Columns from which the arm can be read off, alone or in pairs (their values go with one arm for at
+    least :data:`RESTATES` of the task's rows): the source columns a spec derived the arm from, such as
+    rott2's ``hormon`` and ``chemo``. Models never see them, or the task would be answered by a lookup."""
+    rows = train.filter(pl.col(TREATMENT).cast(pl.String).is_in(list(task.classes)))
+    skip = {TREATMENT, "patient_id", "cohort", SURVIVAL_TIME, SURVIVAL_EVENT}
+    small = [c for c in rows.columns if c not in skip and not c.startswith("__")
+             and 2 <= rows[c].n_unique() <= MAX_LEVELS]  # fmt: skip
+    if rows.is_empty() or not small:
+        return ()
+    text = rows.select(pl.col(c).cast(pl.String) for c in [*small, TREATMENT])
+
+    def restates(columns: list[str]) -> bool:
+        counts = text.group_by(*columns, TREATMENT).len().group_by(*columns).agg(pl.col("len").max())
+        return counts["len"].sum() >= RESTATES * rows.height
+
+    found = [c for c in small if restates([c])]
+    for i, first in enumerate(small):
+        for second in small[i + 1 :]:
+            if restates([first, second]):
+                found += [first, second]
+    return tuple(dict.fromkeys(found))
 
 
 def declare_tasks(

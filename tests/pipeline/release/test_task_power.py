@@ -145,3 +145,27 @@ def test_oncobench_synthesize_samples_the_planned_rows_by_default(
     printed = capsys.readouterr().out
     assert "rows for task power: expected test events mortality_24m 120" in printed
     assert "not declared: mortality_12m: deaths by 12 months are 6.8%" in printed
+
+
+def test_columns_that_restate_the_arm_are_hidden_from_models() -> None:
+    import polars as pl
+
+    from pipeline.evaluation.tasks import model_input, task_from_declaration
+    from pipeline.release.tasks import task_declarations
+
+    n = 300
+    arms = [
+        "Chemotherapy" if i % 3 == 0 else "Hormone therapy" if i % 3 == 1 else "Hormone + chemotherapy"
+        for i in range(n)
+    ]
+    train = pl.DataFrame({
+        "patient_id": [str(i) for i in range(n)], "survival_months": [float(i % 50 + 1) for i in range(n)],
+        "vital_status_event": [i % 2 for i in range(n)], "cancer_related_medication": arms,
+        "hormon": ["no" if a == "Chemotherapy" else "yes" for a in arms],
+        "chemo": ["no" if a == "Hormone therapy" else "yes" for a in arms],
+        "grade": [str((i // 3) % 4) for i in range(n)],
+    })  # fmt: skip
+    declared = task_declarations(train).tasks["treatment"]
+    assert declared["restates"] == ["hormon", "chemo"], "neither alone gives the arm; together they do"
+    shown = model_input(train, task_from_declaration("treatment", declared)).columns
+    assert {"hormon", "chemo", "cancer_related_medication"}.isdisjoint(shown) and "grade" in shown
