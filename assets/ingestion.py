@@ -7,10 +7,11 @@ from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
 from pipeline import audit
-from pipeline.cohorts.load import describe_source, harmonize_entry, ingest_journeys, read_raw
+from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw
 from pipeline.cohorts.records import record_ingest_report
 from pipeline.cohorts.report import IngestReport
 from pipeline.fingerprint import frame_fingerprint
+from pipeline.journeys.ingest import ingest_journeys
 from pipeline.journeys.report import JourneyReport
 from pipeline.profile import (
     cohort_summary,

@@ -48,7 +48,8 @@ SHOWN = ("value", "noise_floor", "threshold", "verdict")
 @functools.cache
 def load_study(name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(harmonized patients, lines of therapy) of a shared study, as ``oncobench ingest`` reads them."""
-    from pipeline.cohorts.load import ingest, ingest_journeys, resolve_source
+    from pipeline.cohorts.load import ingest, resolve_source
+    from pipeline.journeys.ingest import ingest_journeys
 
     entry = resolve_source(str(SHARED / name), registry=None)
     patients, _ = ingest(entry, salt=SALT)

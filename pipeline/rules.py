@@ -17,8 +17,8 @@ import yaml
 
 from pipeline.cancer_types import DEFAULT_TABLE, CancerTypeTable, load_cancer_types
 from pipeline.errors import OncoBenchError
+from pipeline.intervals import wilson
 from pipeline.settings import default_config
-from pipeline.validation.intervals import wilson
 
 DEFAULT_RULES = default_config("rules")
 SUSPECT_REAL_RATE = 0.01  # a rule real patients break more often than this (95% sure) is itself suspect

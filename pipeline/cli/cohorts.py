@@ -27,8 +27,8 @@ def journey_outputs(out: Path) -> tuple[Path, Path]:
 
 def _write_journeys(entry, patients, out: Path) -> None:
     """Events and lines of a study with timelines beside ``out``, and a one-line summary."""
-    from pipeline.cohorts.load import ingest_journeys
     from pipeline.io import write_parquet_atomic
+    from pipeline.journeys.ingest import ingest_journeys
 
     events, lines, report = ingest_journeys(entry, patients)
     events_path, lines_path = journey_outputs(out)
@@ -41,10 +41,11 @@ def _write_journeys(entry, patients, out: Path) -> None:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.cohorts.identifiers import id_salt
-    from pipeline.cohorts.load import describe_source, harmonize_entry, has_journeys, read_raw, resolve_source
+    from pipeline.cohorts.load import describe_source, harmonize_entry, read_raw, resolve_source
     from pipeline.cohorts.registry import load_registry
     from pipeline.cohorts.report import IngestReport
     from pipeline.io import write_parquet_atomic
+    from pipeline.journeys.ingest import has_journeys
     from pipeline.profile import cohort_summary, subgroup_attributes, subgroup_counts
 
     registry_path = registry_file(args)

@@ -29,8 +29,6 @@ from pipeline.cohorts.registry import CohortEntry, CohortRegistry
 from pipeline.cohorts.report import IngestReport
 from pipeline.cohorts.spec import CohortSpec
 from pipeline.errors import CohortDataError
-from pipeline.journeys.ingest import journey_files, study_journeys
-from pipeline.journeys.report import JourneyReport
 from pipeline.schema import DEFAULT_ACTIONABLE_PANEL
 
 # cBioPortal's standard clinical attribute names; the first present candidate wins.
@@ -179,23 +177,6 @@ def ingest(
     raw = read_raw(entry, report)
     frame = harmonize_entry(raw, entry, salt=salt, report=report, drop_identifiers=drop_identifiers, strict=strict)
     return frame, report
-
-
-def has_journeys(entry: CohortEntry) -> bool:
-    """The entry's source holds treatment timelines (cBioPortal timelines or Biotab drug tables)."""
-    return entry.kind == "cbioportal" and bool(journey_files(entry.location))
-
-
-def ingest_journeys(
-    entry: CohortEntry, patients: pl.DataFrame, *, salt: str | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame, JourneyReport]:
-    """The journeys of an ingested entry: (events, lines of therapy, report), ids hashed as ``patients``'.
-
-    ``patients`` is the entry's harmonized patient table; ``salt`` as for :func:`harmonize_entry`.
-    A source without timelines gives empty typed frames and a report that says so.
-    """
-    folder = entry.location if has_journeys(entry) else None
-    return study_journeys(folder, patients, cohort=entry.name, salt=id_salt(public=entry.public, explicit=salt))
 
 
 def describe_source(entry: CohortEntry) -> str:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.cohorts.identifiers import id_salt
 from pipeline.cohorts.readers.biotab import is_biotab_folder
+from pipeline.cohorts.registry import CohortEntry
 from pipeline.journeys.events import harmonize_events
 from pipeline.journeys.line_rules import LineRuleBook
 from pipeline.journeys.lines import derive_lines
@@ -69,3 +71,20 @@ def study_journeys(
     report.lines_per_patient = {int(k): int(n) for k, n in counts.iter_rows()}
     report.rule_sets = sorted(lines["rule_set"].unique().to_list())
     return events, lines, report
+
+
+def has_journeys(entry: CohortEntry) -> bool:
+    """The entry's source holds treatment timelines (cBioPortal timelines or Biotab drug tables)."""
+    return entry.kind == "cbioportal" and bool(journey_files(entry.location))
+
+
+def ingest_journeys(
+    entry: CohortEntry, patients: pl.DataFrame, *, salt: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, JourneyReport]:
+    """The journeys of an ingested entry: (events, lines of therapy, report), ids hashed as ``patients``'.
+
+    ``patients`` is the entry's harmonized patient table; ``salt`` as for :func:`harmonize_entry`.
+    A source without timelines gives empty typed frames and a report that says so.
+    """
+    folder = entry.location if has_journeys(entry) else None
+    return study_journeys(folder, patients, cohort=entry.name, salt=id_salt(public=entry.public, explicit=salt))

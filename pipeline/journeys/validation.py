@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from pipeline.intervals import Z95, rate_difference, wilson
 from pipeline.journeys.features import (
     STOP,
     JourneySet,
@@ -47,7 +48,6 @@ from pipeline.journeys.features import (
 )
 from pipeline.journeys.model import POOL_PREFIX
 from pipeline.validation.gates import Gate
-from pipeline.validation.intervals import Z95, rate_difference, wilson
 from pipeline.validation.metrics import OVERALL, Metric, metrics_frame
 from pipeline.validation.survival import GRID_POINTS, comparison_window, km_at
 from pipeline.validation.verdicts import INCONCLUSIVE, apply_gates, describe_failures

@@ -12,10 +12,10 @@ import numpy as np
 import polars as pl
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
+from pipeline.intervals import share_ratio_interval
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.columns import ColumnKinds
 from pipeline.validation.fidelity import column_shapes
-from pipeline.validation.intervals import share_ratio_interval
 from pipeline.validation.metrics import Metric
 from pipeline.validation.utility import HoldoutPredictions
 

@@ -16,10 +16,10 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
+from pipeline.intervals import auc_interval, wilson
 from pipeline.validation.adversary import FAMILY, sample_rows
 from pipeline.validation.columns import ColumnKinds
 from pipeline.validation.encoding import MixedEncoder
-from pipeline.validation.intervals import auc_interval, wilson
 from pipeline.validation.metrics import Metric
 
 DOMIAS_COMPONENTS = 8

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipeline.intervals import rate_difference
 from pipeline.rules import Rule, count_violations
-from pipeline.validation.intervals import rate_difference
 from pipeline.validation.metrics import OVERALL, Metric
 
 FAMILY = "fidelity"

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 import polars as pl
 
 from pipeline.dtypes import as_labels
+from pipeline.intervals import rate_difference, wilson
 from pipeline.schema import IDENTITY_COLUMNS
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.adversary import FAMILY, qi_labels, quasi_identifiers
 from pipeline.validation.columns import ColumnKinds
-from pipeline.validation.intervals import rate_difference, wilson
 from pipeline.validation.metrics import OVERALL, Metric
 
 IDENTIFIER_DISTINCT_SHARE = 0.9  # a column whose training values are this unique identifies patients

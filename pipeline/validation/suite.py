@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.errors import OncoBenchError
+from pipeline.intervals import auc_interval
 from pipeline.rules import Rule, load_rules
 from pipeline.validation import fairness, fidelity, plausibility, privacy, survival, utility
 from pipeline.validation.columns import ColumnKinds, column_kinds, not_synthesized
 from pipeline.validation.gates import ValidationConfig, ValidationSettings
-from pipeline.validation.intervals import auc_interval
 from pipeline.validation.metrics import OVERALL, Metric, metrics_frame
 from pipeline.validation.verdicts import apply_gates, describe_failures, describe_inconclusive
 

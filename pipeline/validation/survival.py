@@ -23,10 +23,10 @@ import polars as pl
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
 from pipeline.dtypes import as_labels
+from pipeline.intervals import Z95
 from pipeline.schema import GENOMIC_VARIANT_PREFIX
 from pipeline.subgroups import subgroup_labels
 from pipeline.validation.columns import SURVIVAL_EVENT, SURVIVAL_TIME, ColumnKinds
-from pipeline.validation.intervals import Z95
 from pipeline.validation.metrics import OVERALL, Metric
 
 FAMILY = "survival"

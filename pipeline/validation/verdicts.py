@@ -27,8 +27,8 @@ import math
 
 import polars as pl
 
+from pipeline.intervals import Z95
 from pipeline.validation.gates import Gate
-from pipeline.validation.intervals import Z95
 from pipeline.validation.metrics import OVERALL
 
 Z90 = 1.6448536269514722  # one-sided 95%

@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.cohorts.load import ingest, ingest_journeys, resolve_source
+from pipeline.cohorts.load import ingest, resolve_source
+from pipeline.journeys.ingest import ingest_journeys
 from pipeline.journeys.stage import patients_lines
 from pipeline.split import split_cohort
 

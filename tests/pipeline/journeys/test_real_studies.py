@@ -10,7 +10,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from pipeline.cohorts.load import has_journeys, ingest, ingest_journeys, resolve_source
+from pipeline.cohorts.load import ingest, resolve_source
+from pipeline.journeys.ingest import has_journeys, ingest_journeys
 from pipeline.journeys.schema import EVENT_SCHEMA, LINE_SCHEMA
 
 STUDIES = ("nsclc_tcga_broad_2016", "tcga_biotab_ov", "tcga_biotab_gbm", "tcga_biotab_coad")
