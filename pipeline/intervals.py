@@ -6,12 +6,14 @@
   coverage for rates near 0, where replay rates live;
 - a ROC AUC: Hanley & McNeil (1982) standard error;
 - a ratio of two independent proportions (a subgroup's synthetic share over its real share):
-  the Katz log interval, with half a patient added to an empty count.
+  the exact conditional (Clopper-Pearson) interval, which keeps its power when a subgroup is gone.
 """
 
 from __future__ import annotations
 
 import math
+
+from scipy.stats import beta
 
 Z95 = 1.959963984540054
 
@@ -52,10 +54,22 @@ def auc_interval(auc: float, n_positive: int, n_negative: int, z: float = Z95) -
 
 
 def share_ratio_interval(k1: float, n1: int, k2: float, n2: int, z: float = Z95) -> tuple[float, float]:
-    """Katz's log interval of ``(k1/n1) / (k2/n2)``."""
+    """Exact conditional interval of ``(k1/n1) / (k2/n2)``.
+
+    Given the ``k1 + k2`` patients of a subgroup, ``k1`` is binomial with a share that fixes the
+    ratio; its Clopper-Pearson interval, mapped back, bounds the ratio. Exact where shares are small
+    (an erased subgroup, ``k1 = 0`` against 30 real patients at equal sizes: upper end 0.13, where
+    Katz's log interval with half a patient added gives 0.27) and conservative for large shares.
+    """
     if n1 <= 0 or n2 <= 0 or k2 <= 0:
         return float("nan"), float("nan")
-    a, b = max(k1, 0.5), k2
-    ratio = (a / n1) / (b / n2)
-    se = math.sqrt(max(1 / a - 1 / n1, 0.0) + max(1 / b - 1 / n2, 0.0))
-    return ratio * math.exp(-z * se), ratio * math.exp(z * se)
+    k1, total = round(max(k1, 0)), round(max(k1, 0) + k2)
+    alpha = math.erfc(z / math.sqrt(2.0))  # two-sided
+    low = 0.0 if k1 == 0 else float(beta.ppf(alpha / 2, k1, total - k1 + 1))
+    high = 1.0 if k1 == total else float(beta.ppf(1 - alpha / 2, k1 + 1, total - k1))
+    scale = n2 / n1
+
+    def ratio(share: float) -> float:
+        return math.inf if share >= 1 else share / (1 - share) * scale
+
+    return ratio(low), ratio(high)

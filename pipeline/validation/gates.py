@@ -61,13 +61,20 @@ class Gate:
     min_rows: int | None = None  # None: the settings' min_gate_rows
     judge: str | None = None  # None: pessimistic for privacy, the value otherwise
     ideal: float | None = None  # what a generator that leaks nothing scores (a pessimistic gate's power)
+    target: str | None = None  # None: every row of the metric; else only that row, e.g. "(all)" (the whole cohort)
 
     @property
     def judges(self) -> str:
         return self.judge or ("pessimistic" if self.family == "privacy" else "value")
 
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        """What a gate covers: a cohort's own gate of the same key replaces the default."""
+        return self.family, self.metric, self.target
+
     def describe(self) -> str:
-        return f"{self.family}.{self.metric} {'<=' if self.bound == 'max' else '>='} {self.threshold:g}"
+        where = f"[{self.target}]" if self.target else ""
+        return f"{self.family}.{self.metric}{where} {'<=' if self.bound == 'max' else '>='} {self.threshold:g}"
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,8 @@ class ValidationConfig:
 
     def gates_for(self, cohort: str) -> list[Gate]:
         """Default gates, with the cohort's own bounds replacing those of the same metric."""
-        own = {(g.family, g.metric): g for g in self.cohort_gates.get(cohort, ())}
-        chosen = [own.pop((g.family, g.metric), g) for g in self.gates]
+        own = {g.key: g for g in self.cohort_gates.get(cohort, ())}
+        chosen = [own.pop(g.key, g) for g in self.gates]
         return [
             g if g.min_rows is not None else replace(g, min_rows=self.settings.min_gate_rows)
             for g in chosen + list(own.values())
@@ -94,9 +101,13 @@ class ValidationConfig:
 def _gate(raw: Any, where: str) -> Gate:
     if not isinstance(raw, dict) or "metric" not in raw or "family" not in raw:
         raise ValidationConfigError(f"{where}: a gate needs 'family' and 'metric', got {raw!r}")
-    unknown = set(raw) - {"family", "metric", "max", "min", "why", "disabled", "min_rows", "judge", "ideal"}
+    unknown = set(raw) - {"family", "metric", "max", "min", "why", "disabled", "min_rows", "judge", "ideal", "target"}
+    target = raw.get("target")
+    if target is not None and not (isinstance(target, str) and target):
+        raise ValidationConfigError(f"{where}: gate {raw['metric']}: target must be a row's target, e.g. '(all)'")
     if raw.get("disabled") is True and not unknown:
-        return Gate(str(raw["family"]), str(raw["metric"]), "off", float("nan"), str(raw.get("why", "")), off=True)
+        why = str(raw.get("why", ""))
+        return Gate(str(raw["family"]), str(raw["metric"]), "off", float("nan"), why, off=True, target=target)
     bounds = [k for k in ("max", "min") if k in raw]
     if unknown or len(bounds) != 1:
         raise ValidationConfigError(
@@ -122,7 +133,7 @@ def _gate(raw: Any, where: str) -> Gate:
         raise ValidationConfigError(f"{where}: gate {raw['metric']}: ideal must be a number, got {ideal!r}")
     return Gate(
         str(raw["family"]), str(raw["metric"]), bounds[0], threshold, str(raw.get("why", "")),
-        min_rows=min_rows, judge=judge, ideal=None if ideal is None else float(ideal),
+        min_rows=min_rows, judge=judge, ideal=None if ideal is None else float(ideal), target=target,
     )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ ID_COLUMN = IDENTITY_COLUMNS[0]  # patient_id: judged by the identifier-copy gat
 ARM_COLUMN, FALLBACK_GROUP = "cancer_related_medication", "cancer_stage_group"
 COPIED_SHARE = 0.2
 MIN_ARM_ROWS = 30  # arms smaller than the survival gates' min_rows cannot show a swap
-MIN_GROUP_ROWS = 10  # smallest real subgroup the representation gate judges (min_representation_rows)
+MIN_GROUP_TRAIN_ROWS = 30  # a minority whose absence the data can show: >= 30 training patients (min_subgroup_rows)
 # The sex-specific cancers of config/plausibility_rules.yaml: OncoTree code -> the only sex recorded
 OTHER_SEX_CANCER = {"Female": "PRAD", "Male": "HGSOC"}
 
@@ -104,13 +104,13 @@ def identifier_column_copy(train: Frame, unseen: Frame, protected: Sequence[str]
 
 
 def minority_erased(train: Frame, unseen: Frame, protected: Sequence[str], seed: int) -> Frame | None:
-    """Unseen patients with the smallest protected subgroup (>= 10 real patients) replaced by
-    patients of the other subgroups of that attribute; the row count is kept."""
-    real = pl.concat([train, unseen], how="vertical_relaxed")
+    """Unseen patients with the smallest protected subgroup of at least 30 training patients (a
+    smaller one can be missing by chance: 10 real patients hold 2-3 unseen ones) replaced by patients
+    of the other subgroups of that attribute; the row count is kept."""
     smallest: tuple[int, str, str] | None = None
     for column in _present(unseen, protected):
-        counts = subgroup_labels(real, column, train).drop_nulls().value_counts(name="n")
-        for level, n in counts.filter(pl.col("n") >= MIN_GROUP_ROWS).iter_rows():
+        counts = subgroup_labels(train, column, train).drop_nulls().value_counts(name="n")
+        for level, n in counts.filter(pl.col("n") >= MIN_GROUP_TRAIN_ROWS).iter_rows():
             if smallest is None or n < smallest[0]:
                 smallest = (n, column, level)
     if smallest is None:

@@ -101,6 +101,13 @@ def is_blocking(family: str, target: str | None, verdict: str) -> bool:
     return verdict == FAIL or (verdict == INCONCLUSIVE and family == "privacy" and target == OVERALL)
 
 
+def gate_of(row: dict, by_key: dict[tuple[str, str, str | None], Gate]) -> Gate | None:
+    """The gate (of ``by_key``, gates by :attr:`Gate.key`) that judges a metric row: one naming the
+    row's target, else the metric's own."""
+    family, metric = row["family"], row["metric"]
+    return by_key.get((family, metric, row.get("target"))) or by_key.get((family, metric, None))
+
+
 def apply_gates(metrics: pl.DataFrame, gates: list[Gate], *, alpha: float = 0.05) -> pl.DataFrame:
     """Fill threshold, bound, min_rows, judged, p_value, verdict, blocking and passed for the rows a
     gate covers. A gate whose metric is missing altogether adds a failed "(not computed)" row, so a
@@ -108,24 +115,23 @@ def apply_gates(metrics: pl.DataFrame, gates: list[Gate], *, alpha: float = 0.05
     result = metrics
     for gate in gates:
         covered = (pl.col("family") == gate.family) & (pl.col("metric") == gate.metric)
-        if result.filter(covered).is_empty():
+        if gate.target is None and result.filter(covered).is_empty():
             template = metrics.select("cohort", "synthesizer", "run_id").head(1)
             missing = template.with_columns(
                 family=pl.lit(gate.family), metric=pl.lit(gate.metric), target=pl.lit("(not computed)")
             )
             result = pl.concat([result, missing], how="diagonal_relaxed")
-    by_metric = {(g.family, g.metric): g for g in gates}
-    rows = result.to_dicts()
-    gated = [i for i, r in enumerate(rows) if (r["family"], r["metric"]) in by_metric]
+    rows, by_key = result.to_dicts(), {g.key: g for g in gates}
+    judging = {i: gate for i, row in enumerate(rows) if (gate := gate_of(row, by_key)) is not None}
     p_values = []
-    for i in gated:
-        row, gate = rows[i], by_metric[(rows[i]["family"], rows[i]["metric"])]
+    for i, gate in judging.items():
+        row = rows[i]
         enough = row["value"] is not None and (row["rows"] or 0) >= (gate.min_rows or 1)
         interval = row["ci_lower"], row["ci_upper"]
         p_values.append(beyond_p_value(row["value"], gate.bound, gate.threshold, *interval) if enough else 1.0)
-    rejected = holm_rejections(p_values, alpha) if gated else []
-    for i, p, reject in zip(gated, p_values, rejected, strict=True):
-        row, gate = rows[i], by_metric[(rows[i]["family"], rows[i]["metric"])]
+    rejected = holm_rejections(p_values, alpha) if judging else []
+    for (i, gate), p, reject in zip(judging.items(), p_values, rejected, strict=True):
+        row = rows[i]
         verdict, judged = _verdict_on_evidence(row, gate)
         if reject:
             verdict = FAIL

@@ -116,3 +116,16 @@ def test_numeric_protected_attributes_are_banded_alike_in_real_and_synthetic() -
     ]  # fmt: skip
     assert subgroup_labels(real, "age_at_diagnosis").to_list()[-1] is None
     assert subgroup_labels(synthetic, "age_at_diagnosis", real).to_list() == ["<40", ">=80"]
+
+
+def test_an_erased_subgroup_of_30_real_patients_fails_its_representation_gate_after_holm() -> None:
+    """The exact conditional interval keeps its power at a count of 0 (Katz's interval, with half a
+    patient added, left p = 0.04 here: not enough once Holm divides 0.05 among 50 gated rows)."""
+    from pipeline.intervals import share_ratio_interval
+    from pipeline.validation.verdicts import beyond_p_value
+
+    low, high = share_ratio_interval(0, 250, 30, 500)
+    assert low == 0.0 and high < 0.3
+    assert beyond_p_value(0.0, "min", 0.5, low, high) < 0.05 / 50
+    low, high = share_ratio_interval(100, 250, 200, 500)  # the same share: the ratio 1 is inside
+    assert low < 1.0 < high and high < 1.3

@@ -99,3 +99,26 @@ def test_a_privacy_attack_without_power_cannot_pass_even_at_its_ideal() -> None:
     assert 0.6 < table["judged"][0] < 0.635
     assert "too little evidence" in describe_failures(table)[0]
     assert apply_gates(_table(large), [gate])["verdict"].to_list() == ["pass"]
+
+
+def test_a_gate_naming_a_target_judges_that_row_and_the_metric_gate_the_others() -> None:
+    subgroups = Gate("survival", "km_max_gap", "max", 0.3, min_rows=30)
+    cohort = Gate("survival", "km_max_gap", "max", 0.15, min_rows=30, target="(all)")
+    table = apply_gates(
+        _table(
+            Metric("survival", "km_max_gap", 0.25, lower=0.22, upper=0.28, rows=800),  # beyond 0.15 only
+            Metric("survival", "km_max_gap", 0.25, "sex=F", lower=0.22, upper=0.28, rows=400),
+        ),
+        [subgroups, cohort],
+    )
+    judged = {row["target"]: (row["threshold"], row["verdict"]) for row in table.iter_rows(named=True)}
+    assert judged == {"(all)": (0.15, "fail"), "sex=F": (0.3, "pass")}
+
+
+def test_a_cohort_gate_replaces_only_the_default_of_its_metric_and_target() -> None:
+    from pipeline.validation.gates import ValidationConfig, ValidationSettings
+
+    default = (Gate("survival", "km_max_gap", "max", 0.3), Gate("survival", "km_max_gap", "max", 0.15, target="(all)"))
+    own = (Gate("survival", "km_max_gap", "max", 0.2, target="(all)"),)
+    config = ValidationConfig("1", ValidationSettings(), default, cohort_gates={"c": own})
+    assert sorted((g.target or "", g.threshold) for g in config.gates_for("c")) == [("", 0.3), ("(all)", 0.2)]
