@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets import checks, evaluation, ingestion, journeys, release, stress, synthesis, validation
-from assets.energy import with_energy
+from assets.energy import ENERGY, EnergyResource
 from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation, leaderboard
 from assets.executors import TRAINING, executor_for
 from assets.resources import (
@@ -83,12 +83,9 @@ def build_definitions(data_dir: str | None = None, *, settings: Settings | None 
     settings = (settings or current()).with_overrides(data_dir=Path(data_dir) if data_dir else None)
     # energy and carbon of every materialization (codecarbon, offline; grid: emissions_country of the
     # evaluation config); ONCOBENCH_ENERGY=off turns it off
-    energy = load_evaluation_config(settings.evaluation).settings
-    assets = with_energy(
-        [*dg.load_assets_from_modules([ingestion, synthesis, journeys, validation, stress, release]),
-         build_model_evaluation(settings), leaderboard],
-        warehouse=str(settings.warehouse), country=energy.emissions_country, enabled=settings.energy,
-    )  # fmt: skip
+    country = load_evaluation_config(settings.evaluation).settings.emissions_country
+    assets = [*dg.load_assets_from_modules([ingestion, synthesis, journeys, validation, stress, release]),
+              build_model_evaluation(settings), leaderboard]  # fmt: skip
     return dg.Definitions(
         assets=assets,
         asset_checks=dg.load_asset_checks_from_modules([checks]),
@@ -106,6 +103,7 @@ def build_definitions(data_dir: str | None = None, *, settings: Settings | None 
             "release_settings": ReleaseSettingsResource(path=str(settings.release)),
             "models": ModelsRegistryResource(path=str(settings.models)),
             "evaluation_config": EvaluationConfigResource(path=str(settings.evaluation)),
+            ENERGY: EnergyResource(warehouse=str(settings.warehouse), country=country, enabled=settings.energy),
         },
     )
 

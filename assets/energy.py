@@ -1,27 +1,28 @@
 """Energy and carbon of every asset materialization, in the UI and in DuckDB's ``emissions``.
 
-:func:`with_energy` wraps the compute function of each asset definition once, where the
-definitions are built, so asset bodies stay as they are: the step runs inside
-``pipeline.energy.track_energy`` (codecarbon's offline tracker), its output(s) get the metadata
-``energy_kwh`` and ``co2e_kg`` (three significant digits; null with ``energy_note`` when not
-measured), and one row goes to ``emissions`` (run id, stage = asset group, asset, partition).
-A step that fails is measured and recorded too (its energy was spent); its error propagates.
+Each asset's compute function carries :func:`measured` under its ``@dg.asset`` decorator. That adds
+the resource parameter ``energy`` (:class:`EnergyResource`: the warehouse, the grid's country, on or
+off) to the signature Dagster reads, so Dagster's public resource injection hands it over and the
+body itself stays as it is. The step runs inside ``pipeline.energy.track_energy`` (codecarbon's
+offline tracker), its output(s) get the metadata ``energy_kwh`` and ``co2e_kg`` (three significant
+digits; null with ``energy_note`` when not measured), and one row goes to ``emissions`` (run id,
+stage = asset group, asset, partition). A step that fails is measured and recorded too (its energy
+was spent); its error propagates.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.decorators.op_decorator import DecoratedOpFunction
-from dagster._utils.warnings import disable_dagster_warnings
 
 from pipeline.energy import Measurement, record_emissions, track_energy
 from pipeline.warehouse import Warehouse
+
+ENERGY = "energy"  # the resource key and the parameter name :func:`measured` adds
 
 
 def significant(value: float | None) -> float | None:
@@ -38,50 +39,49 @@ def energy_metadata(measurement: Measurement) -> dict[str, Any]:
             "co2e_kg": dg.MetadataValue.float(significant(measurement.kg_co2e))}  # fmt: skip
 
 
-def _measured(fn: Callable[..., Any], warehouse: str, country: str) -> Callable[..., Any]:
-    """``fn`` run inside the tracker; signature (inputs, resources, context) unchanged for Dagster."""
-    if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        raise TypeError(f"{fn.__name__}: energy tracking wraps plain functions only")
+class EnergyResource(dg.ConfigurableResource):
+    """Where materializations are measured: ``country`` (ISO 3166 alpha-3) of the grid, the DuckDB
+    ``warehouse`` that gets the rows; ``enabled`` false or ``country`` empty measures nothing."""
 
-    @functools.wraps(fn)
-    def compute(*args: Any, **kwargs: Any) -> Any:
+    warehouse: str
+    country: str = ""
+    enabled: bool = True
+
+    def run(self, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> Any:
+        """``fn(*args, **kwargs)`` inside the tracker, with metadata and an ``emissions`` row (see the module)."""
+        if not self.enabled or not self.country:
+            return fn(*args, **kwargs)
         context = dg.AssetExecutionContext.get()
         keys = sorted(context.selected_asset_keys, key=lambda k: k.to_user_string())
         asset = ",".join(k.to_user_string() for k in keys)
         stage = context.assets_def.group_names_by_key.get(keys[0], "") if keys else ""
         partition = context.partition_key if context.has_partition_key else ""
-        measurement = Measurement(country=country)
+        measurement = Measurement(country=self.country)
         try:
-            with track_energy(stage, f"{asset} {partition}".strip(), country) as measurement:
+            with track_energy(stage, f"{asset} {partition}".strip(), self.country) as measurement:
                 result = fn(*args, **kwargs)
         finally:  # a failed step spent energy too
-            record_emissions(Warehouse(warehouse), measurement, run_id=context.run_id, stage=stage, asset=asset,
+            record_emissions(Warehouse(self.warehouse), measurement, run_id=context.run_id, stage=stage, asset=asset,
                              partition=partition)  # fmt: skip
         for name in context.selected_output_names:
             context.add_output_metadata(energy_metadata(measurement), output_name=name)
         return result
 
+
+def measured(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` measured by the ``energy`` resource: put it under ``@dg.asset`` (see the module)."""
+    if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TypeError(f"{fn.__name__}: energy tracking wraps plain functions only")
+    signature = inspect.signature(fn)
+    if ENERGY in signature.parameters:
+        raise TypeError(f"{fn.__name__}: the parameter {ENERGY!r} is the energy resource's")
+    extra = inspect.Parameter(ENERGY, inspect.Parameter.KEYWORD_ONLY, annotation=EnergyResource)
+
+    @functools.wraps(fn)
+    def compute(*args: Any, **kwargs: Any) -> Any:
+        energy: EnergyResource = kwargs.pop(ENERGY)
+        return energy.run(fn, args, kwargs)
+
+    compute.__signature__ = signature.replace(parameters=[*signature.parameters.values(), extra])
+    compute.__annotations__ = {**fn.__annotations__, ENERGY: EnergyResource}
     return compute
-
-
-def with_energy(assets: Iterable[Any], *, warehouse: str, country: str, enabled: bool = True) -> list[Any]:
-    """Every asset definition with its compute measured (see the module); other objects unchanged.
-
-    ``enabled`` false or ``country`` empty: the definitions are returned as they are (nothing measured,
-    no metadata, no rows).
-    """
-    assets = list(assets)
-    if not enabled or not country:
-        return assets
-    return [_instrument(a, warehouse, country) if isinstance(a, dg.AssetsDefinition) else a for a in assets]
-
-
-def _instrument(assets_def: dg.AssetsDefinition, warehouse: str, country: str) -> dg.AssetsDefinition:
-    op = assets_def.op
-    compute_fn = op.compute_fn
-    if not isinstance(compute_fn, DecoratedOpFunction):
-        return assets_def
-    measured_op = copy.copy(op)
-    measured_op._compute_fn = DecoratedOpFunction(_measured(compute_fn.decorated_fn, warehouse, country))
-    with disable_dagster_warnings():  # the same copy Dagster's own ``with_resources`` makes
-        return assets_def.__class__(**{**assets_def.get_attributes_dict(), "node_def": measured_op})

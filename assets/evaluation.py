@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from assets.energy import measured
 from assets.metadata import png, readable, rounded, table
 from assets.release import RELEASE_KEY
 from assets.resources import ReleaseStoreResource, RulesResource, WarehouseResource
@@ -141,6 +142,7 @@ def _model_evaluation_asset(
             for rule in findings
         ],
     )
+    @measured
     def model_evaluation(
         context: dg.AssetExecutionContext,
         config: ModelEvaluationConfig,
@@ -220,6 +222,7 @@ class LeaderboardConfig(dg.Config):
     ins={"release": dg.AssetIn(key=RELEASE_KEY)},
     deps=[dg.AssetDep("model_evaluation")],  # every model partition (unpartitioned downstream: all of them)
 )
+@measured
 def leaderboard(
     config: LeaderboardConfig, warehouse: WarehouseResource, release: dict[str, str]
 ) -> dg.MaterializeResult:

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.energy import measured
 from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
 from assets.resources import CohortRegistryResource, ValidationConfigResource, WarehouseResource
@@ -25,6 +26,7 @@ INGESTION = "ingestion"
 
 
 @dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"polars"})
+@measured
 def raw_cohort(
     context: dg.AssetExecutionContext, registry: CohortRegistryResource, warehouse: WarehouseResource
 ) -> pl.DataFrame:
@@ -51,6 +53,7 @@ def raw_cohort(
 
 
 @dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"polars"})
+@measured
 def harmonized_cohort(
     context: dg.AssetExecutionContext,
     registry: CohortRegistryResource,
@@ -88,6 +91,7 @@ def harmonized_cohort(
 
 
 @dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"polars"})
+@measured
 def cohort_journeys(
     context: dg.AssetExecutionContext, registry: CohortRegistryResource, harmonized_cohort: pl.DataFrame
 ) -> pl.DataFrame:
@@ -139,6 +143,7 @@ def _journey_metadata(events: pl.DataFrame, report: JourneyReport) -> dict[str, 
     partitions_def=cohort_partitions,
     group_name=INGESTION,
 )
+@measured
 def cohort_split(
     context: dg.AssetExecutionContext, validation_config: ValidationConfigResource, harmonized_cohort: pl.DataFrame
 ) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
@@ -156,6 +161,7 @@ def cohort_split(
 
 
 @dg.asset(partitions_def=cohort_partitions, group_name=INGESTION, kinds={"duckdb"})
+@measured
 def cohort_profile(
     context: dg.AssetExecutionContext,
     registry: CohortRegistryResource,

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.energy import measured
 from assets.metadata import markdown_preview, png, readable, table
 from assets.partitions import model_partitions
 from pipeline.journeys.stage import synthesize_journeys
@@ -19,6 +20,7 @@ class JourneyConfig(dg.Config):
 
 
 @dg.asset(partitions_def=model_partitions, group_name=JOURNEYS, kinds={"polars"})
+@measured
 def synthetic_journeys(
     context: dg.AssetExecutionContext,
     config: JourneyConfig,

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from assets.energy import measured
 from assets.ingestion import harmonized_cohort
 from assets.metadata import table
 from assets.resources import (
@@ -51,6 +52,7 @@ def _every_partition(asset: dg.AssetsDefinition) -> dg.AssetIn:
         "stress": _every_partition(stress_suite),
     },
 )
+@measured
 def benchmark_release(
     context: dg.AssetExecutionContext,
     config: ReleaseConfig,

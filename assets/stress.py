@@ -5,6 +5,7 @@ from collections.abc import Mapping
 import dagster as dg
 import polars as pl
 
+from assets.energy import measured
 from assets.metadata import markdown_preview, table
 from assets.partitions import cohort_partitions
 from assets.resources import BY_PARTITION, CohortRegistryResource, RulesResource, WarehouseResource
@@ -40,6 +41,7 @@ class StressConfig(dg.Config):
         )
     },
 )
+@measured
 def stress_suite(
     context: dg.AssetExecutionContext,
     config: StressConfig,

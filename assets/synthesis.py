@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 import yaml
 
+from assets.energy import measured
 from assets.executors import TRAINING
 from assets.metadata import markdown_preview, png, readable
 from assets.partitions import model_partitions
@@ -41,6 +42,7 @@ def _keys(context: dg.AssetExecutionContext) -> tuple[str, str]:
     kinds={"torch"},
     op_tags=TRAINING,  # a step executor's training concurrency limit (assets.executors)
 )
+@measured
 def synthesizer_model(
     context: dg.AssetExecutionContext,
     config: SynthesisConfig,
@@ -85,6 +87,7 @@ def synthesizer_model(
 
 
 @dg.asset(partitions_def=model_partitions, group_name=SYNTHESIS, kinds={"polars"})
+@measured
 def synthetic_cohort(
     context: dg.AssetExecutionContext,
     config: SynthesisConfig,

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from assets.energy import measured
 from assets.metadata import png, readable, table
 from assets.partitions import model_partitions
 from assets.resources import CohortRegistryResource, RulesResource, ValidationConfigResource, WarehouseResource
@@ -36,6 +37,7 @@ GATE_COLUMNS = (
         )
     ],
 )
+@measured
 def validation_metrics(
     context: dg.AssetExecutionContext,
     registry: CohortRegistryResource,

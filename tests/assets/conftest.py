@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.energy import ENERGY, EnergyResource
 from assets.ingestion import cohort_split, harmonized_cohort, raw_cohort
 from assets.resources import (
     CohortRegistryResource,
@@ -36,6 +37,7 @@ def lineage_resources(tmp_path: Path, validation_config: Path = DEFAULT_CONFIG) 
         "rules": RulesResource(path=str(DEFAULT_RULES)),
         "json_io_manager": JsonIOManager(base_dir=str(tmp_path / "assets")),
         "release_settings": ReleaseSettingsResource(path=str(DEFAULT_RELEASE_CONFIG)),
+        ENERGY: EnergyResource(warehouse=str(tmp_path / "warehouse.duckdb"), enabled=False),
     }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.energy import ENERGY, EnergyResource
 from assets.evaluation import (
     EvaluationConfigResource,
     ModelsRegistryResource,
@@ -46,6 +47,7 @@ def _resources(root: Path, evaluation_config: Path) -> dict[str, object]:
         "warehouse": WarehouseResource(path=str(root / "warehouse.duckdb")),
         "releases": ReleaseStoreResource(root=str(root / "releases"), repo=str(root)),
         "json_io_manager": handles,
+        ENERGY: EnergyResource(warehouse=str(root / "warehouse.duckdb"), enabled=False),
     }
 
 
@@ -121,7 +123,7 @@ def board(evaluated) -> dg.ExecuteInProcessResult:
     resources = _resources(root, root / "evaluation.yaml")
     return dg.materialize(
         [RELEASE_SOURCE, leaderboard_asset],
-        resources={"warehouse": resources["warehouse"], "json_io_manager": resources["json_io_manager"]},
+        resources={key: resources[key] for key in ("warehouse", "json_io_manager", ENERGY)},
     )
 
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from assets.checks import harmonized_cohort_meets_expectations
 from assets.definitions import defs, main_job
-from assets.energy import with_energy
+from assets.energy import ENERGY, EnergyResource
 from assets.ingestion import cohort_profile, harmonized_cohort, raw_cohort
 from assets.resources import CohortRegistryResource, PolarsParquetIOManager, WarehouseResource
 from pipeline.cohorts.registry import load_registry
@@ -17,8 +17,9 @@ from pipeline.warehouse import Warehouse
 from tests.conftest import schema_named_frame
 
 
-def _resources(tmp_path: Path, registry: Path | None = None) -> dict[str, object]:
+def _resources(tmp_path: Path, registry: Path | None = None, country: str = "") -> dict[str, object]:
     return {
+        ENERGY: EnergyResource(warehouse=str(tmp_path / "warehouse.duckdb"), country=country),
         "registry": CohortRegistryResource(path=str(registry or load_registry().path), id_salt="test"),
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
         "io_manager": PolarsParquetIOManager(base_dir=str(tmp_path / "assets")),
@@ -31,14 +32,17 @@ def test_definitions_load_and_partitions_follow_the_registry() -> None:
     assert job.partitions_def.get_partition_keys() == load_registry().names
 
 
+def test_every_asset_is_measured_through_the_public_energy_resource() -> None:
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    assert len(assets) >= 10 and all(ENERGY in a.required_resource_keys for a in assets)
+    assert "dagster._" not in (Path(__file__).parents[2] / "assets" / "energy.py").read_text()
+
+
 def test_materialize_one_cohort_writes_parquet_duckdb_and_passes_the_check(tmp_path: Path) -> None:
-    measured = with_energy(
-        [raw_cohort, harmonized_cohort, cohort_profile], warehouse=str(tmp_path / "warehouse.duckdb"), country="DEU"
-    )
     result = dg.materialize(
-        [*measured, harmonized_cohort_meets_expectations],
+        [raw_cohort, harmonized_cohort, cohort_profile, harmonized_cohort_meets_expectations],
         partition_key="colon",
-        resources=_resources(tmp_path),
+        resources=_resources(tmp_path, country="DEU"),
     )
     assert result.success
     checks = result.get_asset_check_evaluations()

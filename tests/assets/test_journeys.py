@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from assets.energy import ENERGY, EnergyResource
 from assets.ingestion import cohort_journeys, harmonized_cohort, raw_cohort
 from assets.resources import CohortRegistryResource, PolarsParquetIOManager, WarehouseResource
 from pipeline.cohorts.registry import load_registry
@@ -18,6 +19,7 @@ def _materialize(tmp_path: Path, registry: Path | None = None) -> dg.ExecuteInPr
         "registry": CohortRegistryResource(path=str(registry or load_registry().path), id_salt="test"),
         "warehouse": WarehouseResource(path=str(tmp_path / "warehouse.duckdb")),
         "io_manager": PolarsParquetIOManager(base_dir=str(tmp_path / "assets")),
+        ENERGY: EnergyResource(warehouse=str(tmp_path / "warehouse.duckdb"), enabled=False),
     }
     return dg.materialize([raw_cohort, harmonized_cohort, cohort_journeys], partition_key="colon", resources=resources)
 
