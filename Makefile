@@ -37,7 +37,7 @@ bench-setup: setup
 	$(BIN)/python -m pip install --quiet --no-deps ForestDiffusion==1.0.6
 
 demo: setup
-	$(BIN)/python -m assets.demo
+	$(BIN)/python -m runner.demo
 
 test: setup
 	$(BIN)/ruff check pipeline assets tests bench

@@ -46,8 +46,8 @@ def run_one(synthesizers: list[str]) -> dict[str, object]:
     """In this process (its environment already set): ingestion, then synthesis, timed."""
     import dagster as dg
 
-    from assets.launch import daemon, launcher
     from assets.partitions import cohort_partitions
+    from runner.launch import daemon, launcher
 
     timings: dict[str, object] = {}
     home = Path(os.environ["DAGSTER_HOME"])

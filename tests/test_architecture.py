@@ -98,7 +98,7 @@ def _environment_reads(path: Path) -> list[str]:
 
 def test_only_the_settings_module_reads_the_environment() -> None:
     """One settings boundary: `pipeline/settings.py` reads environment variables; nothing else does."""
-    sources = [*(PROJECT_ROOT / "pipeline").rglob("*.py"), *(PROJECT_ROOT / "assets").rglob("*.py")]
+    sources = [path for folder in ("pipeline", "assets", "runner") for path in (PROJECT_ROOT / folder).rglob("*.py")]
     offenders = [
         where for path in sources if path.name != "settings.py" or path.parent.name != "pipeline"
         for where in _environment_reads(path)

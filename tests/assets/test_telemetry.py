@@ -1,4 +1,4 @@
-"""Nothing leaves the machine: the daemon started by `assets.launch.daemon` runs no telemetry upload.
+"""Nothing leaves the machine: the daemon started by `runner.launch.daemon` runs no telemetry upload.
 
 Dagster's telemetry-upload thread runs in every daemon whatever `telemetry.enabled` says: it
 renames `$DAGSTER_HOME/logs` to `.logs_queue`, POSTs each file to Dagster's telemetry address and
@@ -20,8 +20,8 @@ from threading import Thread
 
 import pytest
 
-from assets.launch import daemon
 from pipeline.settings import Settings
+from runner.launch import daemon
 from tests.conftest import PROJECT_ROOT
 
 SEEDED = b'{"action": "seeded by the test: the upload thread would send this first"}\n'

@@ -91,7 +91,7 @@ def _run_lineage(tmp: Path) -> tuple[str, dict[str, object], tuple[str, ...]]:
     """
     import dagster as dg
 
-    from assets.launch import daemon, launcher
+    from runner.launch import daemon, launcher
 
     def keep(group: str, partition: str | None) -> bool:
         return group in ("ingestion", "synthesis", "validation") and partition in (COHORT, MODEL_PARTITION)
@@ -137,7 +137,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             _wait_for_webserver(url, server, log)
             yield World(url, backfill_id, runs, asset_keys)
         finally:
-            from assets.launch import stop
+            from runner.launch import stop
 
             stop(server, seconds=30)
 

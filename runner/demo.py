@@ -5,6 +5,7 @@ The runs are recorded in ``$DAGSTER_HOME`` so ``make ui`` shows them.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
@@ -16,12 +17,12 @@ import polars as pl
 from assets.definitions import (
     defs,
 )
-from assets.launch import BulkActionStatus, Launcher, RunOutcome, daemon, launcher
 from pipeline.evaluation.records import leaderboard
 from pipeline.release.references import tag_message
 from pipeline.release.settings import load_release_settings
 from pipeline.settings import ROOT, current
 from pipeline.validation.queries import SCOREBOARD_SQL
+from runner.launch import BulkActionStatus, Launcher, RunOutcome, daemon, launcher
 
 RELEASE_METRICS = ROOT / "data" / "release_metrics.json"
 SETTINGS = current()
@@ -118,11 +119,24 @@ def print_leaderboard() -> None:
             print(shown)
 
 
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m runner.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--no-release", action="store_true", help="the lineage only (DVC stage `lineage`)")
+    parser.add_argument("--release-only", action="store_true", help="the release and evaluation only")
+    parser.add_argument("--no-evaluation", action="store_true", help="no model evaluation after the release")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = set(sys.argv[1:] if argv is None else argv)
-    lineage, release = "--release-only" not in args, "--no-release" not in args
-    evaluation = release and "--no-evaluation" not in args
-    with dg.DagsterInstance.get() as instance, daemon(DAEMON_LOG), launcher(instance) as launch:
+    args = _arguments(argv)
+    lineage, release = not args.release_only, not args.no_release
+    evaluation = release and not args.no_evaluation
+    try:
+        instance = dg.DagsterInstance.get()
+    except dg.DagsterError as error:  # no $DAGSTER_HOME (`make demo` sets it) or an unreadable dagster.yaml
+        print(f"error: no Dagster instance ({str(error).splitlines()[0]}); run `make demo`", file=sys.stderr)
+        return 2
+    with instance, daemon(DAEMON_LOG), launcher(instance) as launch:
         print(f"runs queue in {instance.root_directory}; the daemon starts "
               f"{SETTINGS.concurrent_runs or 'the configured number of'} at a time "
               f"(run logs: make ui; daemon log: {DAEMON_LOG})", flush=True)  # fmt: skip

@@ -1,0 +1,1 @@
+"""Drives a Dagster instance from outside the definitions: the daemon, launches as the UI makes them, `make demo`."""
