@@ -12,6 +12,8 @@ Metrics (family ``journeys``; the reference is always the real holdout):
 - ``ttnt_km_max_gap`` per line (1, 2): the largest gap between Kaplan-Meier curves of time to next
   treatment (censored at follow-up), where both keep >= 10 patients at risk (``comparison_window``);
 - ``duration_ks``: Kolmogorov-Smirnov distance of line durations;
+- ``journey_c2st_auc``: detectability, a classifier two-sample test on sequence features
+  (:mod:`pipeline.journeys.detectability`), gated at ``C2ST_BOUND``;
 - ``temporal_violations`` (stop before start, out of order, after follow-up, unknown patient): counts;
 - ``unique_journey_replay_rate`` / ``_excess``: journeys of >= 2 lines whose regimen sequence is
   unique in training, in synthetic journeys against the holdout's chance rate.
@@ -32,7 +34,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from pipeline.intervals import Z95, rate_difference, wilson
+from pipeline.intervals import Z95, auc_interval, rate_difference, wilson
+from pipeline.journeys.detectability import journey_c2st
 from pipeline.journeys.features import (
     STOP,
     JourneySet,
@@ -57,6 +60,7 @@ FLOOR_FACTOR = 2.0
 MIN_BOUND = {"lines_per_patient_tvd": 0.05, "regimen_class_tvd": 0.05, "transition_distance": 0.10,
              "ttnt_km_max_gap": 0.10, "duration_ks": 0.05}  # fmt: skip
 REPLAY_BOUND = 0.02
+C2ST_BOUND = 0.75  # a classifier that tells synthetic journeys from real ones this well: not faithful
 TRANSITION_MIN_COUNT = 20
 MIN_ROWS = 30
 LINE_TARGETS = {"line 1": (1, 1), "line 2": (2, 2), "line 3+": (3, None)}
@@ -190,6 +194,8 @@ def _gate(row: dict) -> Gate:
     metric, floor = row["metric"].split(KEY)[0], row["noise_floor"]
     if metric == "temporal_violations":
         return Gate(FAMILY, row["metric"], "max", 0.0, judge="pessimistic", ideal=0.0, min_rows=1)
+    if metric == "journey_c2st_auc":
+        return Gate(FAMILY, row["metric"], "max", C2ST_BOUND, judge="value", min_rows=MIN_ROWS)
     if metric == "unique_journey_replay_excess":
         return Gate(FAMILY, row["metric"], "max", REPLAY_BOUND, judge="pessimistic", ideal=0.0, min_rows=MIN_ROWS)
     bound = max(MIN_BOUND[metric], FLOOR_FACTOR * floor) if floor is not None else MIN_BOUND[metric]
@@ -231,12 +237,21 @@ def validate_journeys(
     patients' lines."""
     t, h, s = (JourneySet.of(*pair) for pair in (train, holdout, synthetic))
     metrics = distances(t, h, s, seed=seed, rounds=rounds, min_count=transition_min_count)
-    metrics += violations(*synthetic) + replay(t, h, s)
+    metrics += violations(*synthetic) + replay(t, h, s) + [detectability(h, s, seed=seed)]
     floor = distances(t, h, t, seed=seed + 1, rounds=0, min_count=transition_min_count)
     floor += violations(holdout[0], h.lines.drop("row", "follow_up")) + replay(t, *_halves(h, seed))
+    floor.append(detectability(h, t, seed=seed + 1))
     floors = {(m.family, m.metric, m.target): m.value for m in floor}
     frame = metrics_frame(metrics, cohort=cohort, synthesizer=synthesizer, run_id=run_id, noise_floor=floors)
     return judge(frame, alpha=alpha)
+
+
+def detectability(reference: JourneySet, candidate: JourneySet, *, seed: int) -> Metric:
+    """``journey_c2st_auc`` of ``candidate`` against ``reference``, with its Hanley-McNeil interval."""
+    auc, rows = journey_c2st(reference, candidate, seed=seed)
+    lower, upper = auc_interval(auc, rows, rows) if rows else (None, None)
+    return Metric(FAMILY, "journey_c2st_auc", None if np.isnan(auc) else auc, OVERALL, lower=lower, upper=upper,
+                  rows=rows)  # fmt: skip
 
 
 def _halves(journeys: JourneySet, seed: int) -> tuple[JourneySet, JourneySet]:

@@ -63,3 +63,13 @@ def test_total_variation_distance() -> None:
 
     assert tvd(np.array([1.0, 1.0]), np.array([2.0, 0.0])) == pytest.approx(0.5)
     assert np.isnan(tvd(np.zeros(2), np.ones(2)))
+
+
+def test_journey_detectability_passes_synthetic_journeys_and_fails_scrambled_timing(
+    ov: SplitStudy, synthetic: pl.DataFrame
+) -> None:
+    frame = _validate(ov, ov.unseen, synthetic)
+    c2st = frame.filter(pl.col("metric") == "journey_c2st_auc")
+    assert c2st["value"].item() < 0.7 and c2st["noise_floor"].item() < 0.65 and c2st["verdict"].item() == "pass"
+    late = synthetic.with_columns(pl.col("start_day") * 3 + 400, pl.col("end_day") * 3 + 400)  # every line later
+    assert _verdict(_validate(ov, ov.unseen, late), "journey_c2st_auc") == "fail"
