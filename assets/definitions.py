@@ -10,6 +10,7 @@ from assets import checks, evaluation, ingestion, journeys, release, stress, syn
 from assets.energy import ENERGY, EnergyResource
 from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation, leaderboard
 from assets.executors import TRAINING, executor_for
+from assets.recommenders import RECOMMENDERS, RecommendersResource, build_recommender_evaluation
 from assets.resources import (
     CohortRegistryResource,
     JsonIOManager,
@@ -56,6 +57,12 @@ evaluation_job = dg.define_asset_job(
     "(the `leaderboard` asset: every model's verdict).",
 )
 
+recommender_job = dg.define_asset_job(
+    name="oncobench_recommenders",
+    selection=dg.AssetSelection.groups(RECOMMENDERS),
+    description="Score one registered treatment recommender (`recommenders:` in config/models.yaml) on the release.",
+)
+
 release_job = dg.define_asset_job(
     name="oncobench_release",
     selection=dg.AssetSelection.groups(release.RELEASE),
@@ -86,10 +93,15 @@ def build_definitions(data_dir: str | None = None, *, settings: Settings | None 
     country = load_evaluation_config(settings.evaluation).settings.emissions_country
     assets = [*dg.load_assets_from_modules([ingestion, synthesis, journeys, validation, stress, release]),
               build_model_evaluation(settings), leaderboard]  # fmt: skip
+    recommenders = build_recommender_evaluation(settings, settings.guidelines, settings.recommender_evaluation)
+    jobs = [main_job, synthesis_job, validation_job, stress_job, release_job, evaluation_job]
+    if recommenders is not None:
+        assets.append(recommenders)
+        jobs.append(recommender_job)
     return dg.Definitions(
         assets=assets,
         asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[main_job, synthesis_job, validation_job, stress_job, release_job, evaluation_job],
+        jobs=jobs,
         executor=executor_for(settings.executor, settings.executor_settings),  # every job's, and the UI's
         resources={
             "registry": CohortRegistryResource(path=str(settings.registry), id_salt=settings.id_salt or DEFAULT_SALT),
@@ -103,6 +115,11 @@ def build_definitions(data_dir: str | None = None, *, settings: Settings | None 
             "release_settings": ReleaseSettingsResource(path=str(settings.release)),
             "models": ModelsRegistryResource(path=str(settings.models)),
             "evaluation_config": EvaluationConfigResource(path=str(settings.evaluation)),
+            "recommenders": RecommendersResource(
+                models=str(settings.models),
+                config=str(settings.recommender_evaluation),
+                guidelines=str(settings.guidelines),
+            ),
             ENERGY: EnergyResource(warehouse=str(settings.warehouse), country=country, enabled=settings.energy),
         },
     )

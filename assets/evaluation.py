@@ -57,35 +57,43 @@ def _headline(evaluations: list[Evaluation]) -> pl.DataFrame:
     return pl.concat(frames, how="vertical").select(columns)
 
 
-def _rows(evaluations: list[Evaluation], finding_id: str, key: str) -> list[dict]:
+Blocks = list[tuple[str, str, dict]]  # (task, cohort, the cohort's result block with its findings)
+
+
+def task_blocks(evaluations: list[Evaluation]) -> Blocks:
+    """Every (task, cohort, block) of a model's evaluations."""
+    return [(e.result["task"], c, b) for e in evaluations for c, b in e.result["cohorts"].items()]
+
+
+def _rows(blocks: Blocks, finding_id: str, key: str) -> list[dict]:
     """The candidates under ``key`` ("breaches" or "inconclusive") of one finding, per task and cohort."""
     return [
-        {"task": e.result["task"], "cohort": cohort, "target": b["target"], "value": b["value"],
+        {"task": task, "cohort": cohort, "target": b["target"], "value": b["value"],
          "ci_low": b["ci_low"], "ci_high": b["ci_high"],
          "judged_low": b["interval"][0] if b.get("interval") else None,
          "judged_high": b["interval"][1] if b.get("interval") else None, "cases": len(b["cases"])}
-        for e in evaluations for cohort, block in e.result["cohorts"].items()
+        for task, cohort, block in blocks
         for f in block["findings"] if f["id"] == finding_id for b in f.get(key, [])
     ]  # fmt: skip
 
 
-def _check(finding_id: str, why: str, model: str, evaluations: list[Evaluation]) -> dg.AssetCheckResult:
+def finding_result(check_name: str, finding_id: str, why: str, model: str, blocks: Blocks) -> dg.AssetCheckResult:
     """One finding over every task and cohort of the partition's model: fails (WARN) when a verdict is
     "fail"; passes otherwise, the description starting with "inconclusive:" when the evidence cannot
     decide a candidate (listed in the metadata) or "not applicable:" when no task has the score, so a
     failed check always means evidence of a problem. The check is partitioned by model (the UI lists its
     result under the partition); its description and metadata name the model too."""
-    judged = [(e.result["task"], cohort, f) for e in evaluations for cohort, block in e.result["cohorts"].items()
+    judged = [(task, cohort, f) for task, cohort, block in blocks
               for f in block["findings"] if f["id"] == finding_id]  # fmt: skip
-    if evaluations and not judged:  # declared by the check spec, absent from the config the run used
+    if blocks and not judged:  # declared by the check spec, absent from the config the run used
         return dg.AssetCheckResult(
-            check_name=finding_check(finding_id),
+            check_name=check_name,
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"{finding_id}: {model}: not judged (the evaluation config of this run has no such finding)",
             metadata={"model": model, "verdict": "not judged"},
         )
-    breaches, unclear = _rows(evaluations, finding_id, "breaches"), _rows(evaluations, finding_id, "inconclusive")
+    breaches, unclear = _rows(blocks, finding_id, "breaches"), _rows(blocks, finding_id, "inconclusive")
     verdicts = [f.get("verdict", "pass" if f["passed"] else "fail") for _, _, f in judged]
     applicable = [v for v in verdicts if v != "not applicable"]
     verdict = "fail" if "fail" in applicable else "inconclusive" if "inconclusive" in applicable else "pass"
@@ -103,7 +111,7 @@ def _check(finding_id: str, why: str, model: str, evaluations: list[Evaluation])
     per_cohort = [{"task": t, "cohort": c, "verdict": v, "checked": f["checked"]}
                   for (t, c, f), v in zip(judged, verdicts, strict=True)]  # fmt: skip
     return dg.AssetCheckResult(
-        check_name=finding_check(finding_id),
+        check_name=check_name,
         passed=verdict != "fail",
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{verdict}: {model}: {rule}: {why}{detail}",
@@ -204,7 +212,10 @@ def _model_evaluation_asset(
                     "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
                 }
             ),
-            check_results=[_check(rule.id, rule.why, entry.model, evaluations) for rule in findings],
+            check_results=[
+                finding_result(finding_check(rule.id), rule.id, rule.why, entry.model, task_blocks(evaluations))
+                for rule in findings
+            ],
         )
 
     return model_evaluation

@@ -8,6 +8,7 @@ hands its paths and values to the stages; config loaders take a path and never l
 |---|---|
 | ``ONCOBENCH_DATA_DIR`` | ``data_dir`` (assets, models, warehouse, releases) |
 | ``ONCOBENCH_REGISTRY``, ``_VALIDATION``, ``_RULES``, ``_RELEASE``, ``_EVALUATION``, ``_MODELS`` | config files |
+| ``ONCOBENCH_RECOMMENDER_EVALUATION``, ``ONCOBENCH_GUIDELINES`` | recommender config, therapy table |
 | ``ONCOBENCH_ID_SALT``, ``ONCOBENCH_SALT_FILE`` | patient-id hashing |
 | ``ONCOBENCH_MODEL_KEY`` | the model-signing key file |
 | ``ONCOBENCH_SYNTHESIZERS`` | synthesizers that are partitions |
@@ -39,6 +40,8 @@ _CONFIG_FILES = {
     "release": ("ONCOBENCH_RELEASE", "release.yaml"),
     "evaluation": ("ONCOBENCH_EVALUATION", "evaluation.yaml"),
     "models": ("ONCOBENCH_MODELS", "models.yaml"),
+    "recommender_evaluation": ("ONCOBENCH_RECOMMENDER_EVALUATION", "recommender_evaluation.yaml"),
+    "guidelines": ("ONCOBENCH_GUIDELINES", "therapy_guidelines.yaml"),
 }
 _EXECUTOR_PREFIXES = ("ONCOBENCH_TRAINING_STEPS", "ONCOBENCH_MAX_STEPS", "ONCOBENCH_CELERY_")
 
@@ -60,6 +63,8 @@ class Settings:
     release: Path = field(default_factory=lambda: default_config("release"))
     evaluation: Path = field(default_factory=lambda: default_config("evaluation"))
     models: Path = field(default_factory=lambda: default_config("models"))
+    recommender_evaluation: Path = field(default_factory=lambda: default_config("recommender_evaluation"))
+    guidelines: Path = field(default_factory=lambda: default_config("guidelines"))
     id_salt: str | None = None  # wins over every other salt when set
     salt_file: Path | None = None  # None: <user config>/oncobench/salt
     model_key: Path | None = None  # None: a per-project file under <user config>/oncobench/keys/
