@@ -65,10 +65,11 @@ def cmd_evaluate_recommender(args: argparse.Namespace) -> int:
     from pipeline.recommenders.config import load_recommender_config
     from pipeline.recommenders.guidelines_file import load_guidelines
     from pipeline.recommenders.records import record_recommender_evaluation
+    from pipeline.recommenders.report import write_recommender_report
     from pipeline.recommenders.stage import evaluate_recommender_release
 
-    if args.report:
-        raise OncoBenchError("--report is not available for recommenders yet; use --out for the result")
+    if args.report and args.report.exists() and not args.report.is_dir():
+        raise OncoBenchError(f"--report {args.report} is a file; give a folder")
     if args.task or args.rules:
         raise OncoBenchError("--task and --rules are for --model; a recommender is scored on its next-line therapy")
     if args.out:
@@ -109,4 +110,6 @@ def cmd_evaluate_recommender(args: argparse.Namespace) -> int:
         )
     if args.out:
         print(f"result -> {args.out}")
+    if args.report:
+        print(f"report -> {write_recommender_report(result, args.report)} (and report.html)")
     return 0

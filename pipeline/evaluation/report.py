@@ -20,24 +20,24 @@ FINDINGS_NOTE = (
 )
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def md_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "_none_\n"
     return pl.DataFrame(rows, strict=False).to_pandas().to_markdown(index=False, floatfmt=".3f") + "\n"
 
 
-def _score(s: dict[str, Any] | None) -> str:
+def score_md(s: dict[str, Any] | None) -> str:
     if not s or s.get("value") is None:
         return "-"
     interval = f" [{s['ci_low']:.3f}, {s['ci_high']:.3f}]" if s.get("ci_low") is not None else ""
     return f"{s['value']:.3f}{interval}"
 
 
-def _gap(value: float | None, low: float | None, high: float | None) -> str:
-    return _score({"value": value, "ci_low": low, "ci_high": high})
+def gap_md(value: float | None, low: float | None, high: float | None) -> str:
+    return score_md({"value": value, "ci_low": low, "ci_high": high})
 
 
-def _judged(candidates: list[dict[str, Any]]) -> str:
+def judged_md(candidates: list[dict[str, Any]]) -> str:
     """Candidates as ``target = value [judged interval]`` (the interval after the Bonferroni widening)."""
     shown = [f"{c['target']} = {c['value']:.3f}" + (" [{:.3f}, {:.3f}]".format(*c["interval"]) if c["interval"] else "")
              for c in candidates[:5]]  # fmt: skip
@@ -47,7 +47,7 @@ def _judged(candidates: list[dict[str, Any]]) -> str:
 def _fairness(entry: dict[str, Any]) -> dict[str, Any]:
     row = {"attribute": entry["attribute"], "judged": entry.get("judged"), "n": entry.get("n")}
     for name in ("demographic_parity_difference", "equalized_odds_difference"):
-        row[name] = _gap(entry[name], entry.get(f"{name}_ci_low"), entry.get(f"{name}_ci_high"))
+        row[name] = gap_md(entry[name], entry.get(f"{name}_ci_low"), entry.get(f"{name}_ci_high"))
     row["groups left out (too few rows or events)"] = ", ".join(entry.get("groups_excluded", [])) or "-"
     return row
 
@@ -68,22 +68,22 @@ def explanation_markdown(block: dict[str, Any] | None) -> list[str]:
             f"{ratio['ratio']} [{ratio['ci_low']}, {ratio['ci_high']}] (95% bootstrap interval; above 1: the "
             "attributions point at what moves the score).")  # fmt: skip
     top = [{"rank": e["rank"], "feature": e["feature"], "role": e["role"] or "-", "mean abs. attribution [95% CI]":
-            _score({"value": e["mean_abs"], "ci_low": e["ci_low"], "ci_high": e["ci_high"]}), "share": e["share"]}
+            score_md({"value": e["mean_abs"], "ci_low": e["ci_low"], "ci_high": e["ci_high"]}), "share": e["share"]}
            for e in block["features"]]  # fmt: skip
     protected = [{"feature": e["feature"], "role": e["role"], "rank": e["rank"], "share": e["share"],
-                  f"top-{block['top_k']} margin [95% CI]": _gap(e["margin"], e["margin_ci_low"], e["margin_ci_high"])}
+                  f"top-{block['top_k']} margin [95% CI]": gap_md(e["margin"], e["margin_ci_low"], e["margin_ci_high"])}
                  for e in block["protected"]]  # fmt: skip
-    return [text, "", _table(top), f"Protected attributes and proxies (margin > 0: among the top {block['top_k']}):",
-            "", _table(protected)]  # fmt: skip
+    return [text, "", md_table(top), f"Protected attributes and proxies (margin > 0: among the top {block['top_k']}):",
+            "", md_table(protected)]  # fmt: skip
 
 
 def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) -> list[str]:
     """The sections of one cohort; ``images`` maps a figure kind to its file name."""
     metric = block["subgroups"]["metric"]
-    performance = [{"score": k, "value [95% CI]": _score(v), "n": v["n"]} for k, v in block["performance"].items()
+    performance = [{"score": k, "value [95% CI]": score_md(v), "n": v["n"]} for k, v in block["performance"].items()
                    if isinstance(v, dict) and "value" in v]  # fmt: skip
     groups = [{"attribute": g["attribute"], "group": g["group"], "n": g["n"], "events": g.get("events"),
-               "judged": g["judged"], **{k: _score(v) for k, v in g.items() if isinstance(v, dict)}}
+               "judged": g["judged"], **{k: score_md(v) for k, v in g.items() if isinstance(v, dict)}}
               for g in block["subgroups"]["groups"]]  # fmt: skip
     worst = block["subgroups"]["worst"]
     twins = [{k: e[k] for k in ("attribute", "mode", "pairs", "flips", "flip_rate", "ci_low", "ci_high",
@@ -92,24 +92,24 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
     worst_cases = [{"base patient": w["base_patient_id"], "change": w["change"],
                     "attribute changes": "; ".join(f"{a}: {f} -> {t}" for a, (f, t) in w["changes"].items()) or "-",
                     "evaluations": w["evaluations"]} for w in adversarial["worst"]]  # fmt: skip
-    cells = [{"type": c["type"], "cell": c["cell"], "n": c["n"], metric: _score(c[metric]),
-              "gap": _gap(c["gap"], c.get("gap_ci_low"), c.get("gap_ci_high"))}
+    cells = [{"type": c["type"], "cell": c["cell"], "n": c["n"], metric: score_md(c[metric]),
+              "gap": gap_md(c["gap"], c.get("gap_ci_low"), c.get("gap_ci_high"))}
              for c in block["stress"]["cells"]]  # fmt: skip
     findings = [{"finding": f["id"], "verdict": f.get("verdict", "pass" if f["passed"] else "fail"), "rule": f["rule"],
-                 "checked": f["checked"], "failed": _judged(f["breaches"]),
-                 "inconclusive": _judged(f.get("inconclusive", [])), "not judged": len(f.get("not_judged", []))}
+                 "checked": f["checked"], "failed": judged_md(f["breaches"]),
+                 "inconclusive": judged_md(f.get("inconclusive", [])), "not judged": len(f.get("not_judged", []))}
                 for f in block["findings"]]  # fmt: skip
-    lines = [f"## {cohort}", "", "### Findings", "", FINDINGS_NOTE, "", _table(findings),
-             "### Performance (test split)", "", _table(performance)]  # fmt: skip
+    lines = [f"## {cohort}", "", "### Findings", "", FINDINGS_NOTE, "", md_table(findings),
+             "### Performance (test split)", "", md_table(performance)]  # fmt: skip
     if "calibration" in images:
         lines += [f"![calibration]({images['calibration']})", ""]
     lines += ["### Subgroups", "", f"Worst judged group: {worst['attribute']}={worst['group']} "
-              f"({metric} {_score(worst)}, {_gap(worst['gap'], worst.get('gap_ci_low'), worst.get('gap_ci_high'))} "
+              f"({metric} {score_md(worst)}, {gap_md(worst['gap'], worst.get('gap_ci_low'), worst.get('gap_ci_high'))} "
               "below the whole split)" if worst else "No judged group.",
-              "", _table([_fairness(f) for f in block["subgroups"]["fairness"]]), _table(groups)]  # fmt: skip
+              "", md_table([_fairness(f) for f in block["subgroups"]["fairness"]]), md_table(groups)]  # fmt: skip
     if "subgroups" in images:
         lines += [f"![subgroups]({images['subgroups']})", ""]
-    lines += ["### Counterfactual twins", "", _table(twins)]
+    lines += ["### Counterfactual twins", "", md_table(twins)]
     if "flip_rates" in images:
         lines += [f"![flip rates]({images['flip_rates']})", ""]
     lines += ["### Explanations", "", *explanation_markdown(block.get("explanations"))]
@@ -118,13 +118,13 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
     lines += ["### Adversarial search", "",
               f"{adversarial['searched']} patients, budget {adversarial['budget']} evaluations each, "
               f"{adversarial['evaluations']} spent in {adversarial['seconds']:.1f} s; attributes: "
-              f"{', '.join(adversarial['attributes']) or '-'}.", "", _table(worst_cases),
-              "### Stress cells", "", f"Common cells (test split): {metric} {_score(block['stress']['common'])}", "",
-              _table(cells)]  # fmt: skip
+              f"{', '.join(adversarial['attributes']) or '-'}.", "", md_table(worst_cases),
+              "### Stress cells", "", f"Common cells (test split): {metric} {score_md(block['stress']['common'])}", "",
+              md_table(cells)]  # fmt: skip
     for finding in block["findings"]:
         for breach in finding["breaches"] + finding.get("inconclusive", []):
             if breach["cases"]:
-                lines += [f"#### Review ({breach['verdict']}): {finding['id']} — {breach['target']}", "", _table(
+                lines += [f"#### Review ({breach['verdict']}): {finding['id']} — {breach['target']}", "", md_table(
                     [{k: (str(v) if isinstance(v, dict | list) else v) for k, v in case.items()}
                      for case in breach["cases"]])]  # fmt: skip
     return lines
@@ -144,7 +144,7 @@ def verdict_markdown(verdicts: pl.DataFrame, limit: int = INLINE_MARKDOWN) -> st
     rows = verdicts.to_dicts()
     for shown, row in enumerate(rows):
         verdict = f"**{row['verdict']}**" if row["verdict"] == "fail" else row["verdict"]
-        line = (f"| {row['model']} | {row['cohort']} | {row['task']} | {row['metric']} {_score(row)} | "
+        line = (f"| {row['model']} | {row['cohort']} | {row['task']} | {row['metric']} {score_md(row)} | "
                 f"{_counts(row)} | {verdict} |")  # fmt: skip
         left = len(rows) - shown - 1
         if len("\n".join([*lines, line]) + (_more(left) if left else "")) > limit:

@@ -19,8 +19,13 @@ from tests.pipeline.recommenders.conftest import answers, endpoint
 def test_a_reference_is_scored_recorded_audited_and_cached(release_dir: Path, tmp_path: Path, capsys) -> None:
     out, warehouse = tmp_path / "result.json", tmp_path / "w.duckdb"
     args = ["evaluate", str(release_dir), "--recommender", "reference:insurance_biased", "--warehouse", str(warehouse)]
-    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out), "--report", str(tmp_path / "report")]) == 0
     printed = capsys.readouterr().out
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "## support2_cancer" in report and "counterfactual_flip_rate" in report and "![flip rates]" in report
+    assert (tmp_path / "report" / "report.html").exists() and (
+        tmp_path / "report" / "support2_cancer_flip_rates.png"
+    ).exists()
     assert "support2_cancer: concordance n/a (no actionable patient)" in printed
     assert "findings failed: counterfactual_flip_rate" in printed and "(0 cached)" in printed
     result = json.loads(out.read_text())
