@@ -3,7 +3,9 @@ seeds, and the throughput of a local HTTP recommender.
 
 1. **Real studies** (../shared/cohorts, harmonized as `oncobench ingest` does; every patient scored, no journey:
    line 1): concordance (Wilson interval) over actionable patients and contraindicated recommendations of
-   ``reference:guideline``, ``reference:insurance_biased`` and ``reference:random``.
+   ``reference:guideline``, ``reference:insurance_biased`` and ``reference:random``; ``reference:agent`` served over
+   HTTP, each of its steps scored (biomarker recall and precision, evidence match, decision), with seconds and kWh
+   per recommendation.
    Target: the guideline reference >= 0.95 and 0 contraindications.
 2. **A release** (`--release`, default: the test release of tests/pipeline/evaluation/conftest.py, support2_cancer
    and colon): the same references through ``evaluate_recommender_release``, findings per cohort.
@@ -203,6 +205,45 @@ def resampled(n: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     return frame, pl.DataFrame(lines, schema={"patient_id": pl.String, "line": pl.Int32, "regimen": pl.String})
 
 
+def agent_over_http(country: str = "DEU") -> list[dict[str, Any]]:
+    """``reference:agent`` served over HTTP on each real study: each step scored, latency and energy per answer."""
+    from pipeline.evaluation.energy import track_emissions
+    from pipeline.recommenders.adapters import load_recommender
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "pipeline.recommenders.serve", "reference:agent"], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    rows, section = [], "agent over HTTP (per step)"
+    try:
+        url = server.stdout.readline().strip()
+        for study in STUDIES:
+            if not (SHARED / study).is_dir():
+                continue
+            frame = harmonized(study)
+            with track_emissions(country) as energy:
+                started = time.perf_counter()
+                block, _ = _score(load_recommender(url), frame, frame.head(0), [])
+                seconds = time.perf_counter() - started
+            steps, c = block["steps"], block["concordance"]
+            for measure in ("biomarker_recall", "biomarker_precision", "evidence_match"):
+                score = steps[measure]
+                rows.append(_row(section, study, "reference:agent", measure, score["value"], score["ci_low"],
+                                 score["ci_high"], score["n"]))  # fmt: skip
+            rows.append(_row(section, study, "reference:agent", "decision concordance", c["value"], c["ci_low"],
+                             c["ci_high"], c["n"]))  # fmt: skip
+            per = seconds / frame.height
+            rows.append(_row(section, study, "reference:agent", "seconds per recommendation", round(per, 6),
+                             n=frame.height, note="end to end: items, HTTP, checks, metrics"))  # fmt: skip
+            kwh = None if energy.kwh is None else energy.kwh / frame.height
+            rows.append(_row(section, study, "reference:agent", "kWh per recommendation", kwh, n=frame.height,
+                             note=energy.note or f"codecarbon offline, {country}"))  # fmt: skip
+            print(f"agent {study}: {seconds:.1f} s", file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait()
+    return rows
+
+
 def throughput(n: int) -> list[dict[str, Any]]:
     from pipeline.recommenders.adapters import CallOptions, load_recommender
     from pipeline.recommenders.cache import AnswerCache
@@ -273,7 +314,9 @@ def main() -> None:
     parser.add_argument("--release", type=Path, default=None, help="a release folder (default: the test release)")
     parser.add_argument("--patients", type=int, default=10_000)
     args = parser.parse_args()
-    rows = real_studies() + release(args.release) + flip_power(args.seeds) + throughput(args.patients)
+    rows = (
+        real_studies() + agent_over_http() + release(args.release) + flip_power(args.seeds) + throughput(args.patients)
+    )
     table = pl.DataFrame(rows, schema_overrides={"ci_low": pl.Float64, "ci_high": pl.Float64, "value": pl.Float64})
     RESULTS.mkdir(exist_ok=True)
     table.write_csv(RESULTS / "recommenders.csv")

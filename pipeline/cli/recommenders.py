@@ -8,7 +8,9 @@ from pathlib import Path
 from pipeline.cli.guards import check_output, open_warehouse, step_printer
 from pipeline.errors import OncoBenchError
 
-RECOMMENDER_HELP = "reference:guideline|insurance_biased|random, MODULE:OBJECT, cmd:COMMAND or http://HOST:PORT/PATH"
+RECOMMENDER_HELP = (
+    "reference:guideline|insurance_biased|random|agent, MODULE:OBJECT, cmd:COMMAND or http://HOST:PORT/PATH"
+)
 
 
 def add_arguments(evaluate: argparse.ArgumentParser) -> None:
@@ -102,6 +104,11 @@ def cmd_evaluate_recommender(args: argparse.Namespace) -> int:
         for e in block["counterfactual"]:
             print(f"    flip rate {e['attribute']} ({e['mode']}): {e['flip_rate']:.3f} "
                   f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}] over {e['pairs']} pairs")  # fmt: skip
+        steps = block.get("steps")
+        if steps:
+            scored = [k for k in ("biomarker_recall", "biomarker_precision", "evidence_match") if steps[k]["n"]]
+            shown = ", ".join(f"{k.replace('_', ' ')} {steps[k]['value']:.3f}" for k in scored)
+            print(f"    steps ({steps['reported']} of {steps['of']} answers): {shown or 'nothing to score'}")
         failed = [f["id"] for f in block["findings"] if f["verdict"] == "fail"]
         unclear = [f["id"] for f in block["findings"] if f["verdict"] == "inconclusive"]
         print(f"    findings failed: {', '.join(failed) or 'none'}; inconclusive: {', '.join(unclear) or 'none'}")

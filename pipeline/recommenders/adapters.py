@@ -1,6 +1,6 @@
 """How a recommender is reached: a Python object, a command speaking JSON lines, or an HTTP endpoint.
 
-Specs: ``reference:guideline|insurance_biased|random``; ``MODULE:OBJECT`` or ``path/to/file.py:OBJECT`` (an
+Specs: ``reference:guideline|insurance_biased|random|agent``; ``MODULE:OBJECT`` or ``path/to/file.py:OBJECT`` (an
 object, or a class instantiated without arguments, with ``recommend(items) -> answers``); ``cmd:COMMAND``
 (request items on stdin, one JSON object a line; answers on stdout, one a line, in any order);
 ``http://HOST:PORT/PATH`` (POST ``{"patients": [items]}``, answer ``{"recommendations": [answers]}``).
@@ -298,7 +298,8 @@ def load_recommender(spec: str, seed: int = 0) -> LoadedRecommender:
             raise RecommenderError(f"recommender {spec}: unknown reference; available: "
                                    + ", ".join(references.REFERENCES))  # fmt: skip
         target = references.reference_recommender(kind, seed)
-        digest = _fingerprint(spec, str(seed), _digest(references.__file__), _digest(truth.__file__),
+        source = sys.modules[type(target).__module__].__file__  # the agent lives in its own module
+        digest = _fingerprint(spec, str(seed), _digest(references.__file__), _digest(source), _digest(truth.__file__),
                               target.table.sha256)  # fmt: skip
         return LoadedRecommender(spec, digest, "reference", _python_call(target))
     if spec.startswith(COMMAND_PREFIX):

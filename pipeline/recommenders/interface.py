@@ -13,7 +13,9 @@ and answers, per patient, the therapy for ``next_line`` (1 without a journey)::
 
 ``therapy_class`` is a class of the therapy table; ``agents`` are drug names the journeys' vocabulary
 resolves (generic or brand; stored as generic), at least one of them of the class (none for
-``best_supportive_care``). Anything else is refused with the patient named.
+``best_supportive_care``). Anything else is refused with the patient named. A multi-step recommender (an
+agent) may also report its steps, scored one by one: ``"steps": {"biomarkers": [positive biomarkers it
+read], "evidence": [ids of the therapy table's indications it relied on]}``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pipeline.recommenders.truth import NO_AGENTS, GuidelineTable
 NOT_SHOWN = (*HIDDEN_COLUMNS, "cohort", "cancer_related_medication")  # the arm given is what is recommended
 LINE_FIELDS = ("line", "regimen", "regimen_class", "start_day", "end_day")
 MAX_RATIONALE = 2000
+STEP_KEYS = ("biomarkers", "evidence")  # what an agent may report of its steps
 
 
 class RecommenderError(EvaluationError):
@@ -48,6 +51,7 @@ class Recommendation:
     therapy_class: str
     agents: tuple[str, ...]
     rationale: str | None = None
+    steps: Mapping[str, tuple[str, ...]] | None = None  # an agent's intermediate answers (see the module)
 
     @property
     def key(self) -> str:
@@ -56,7 +60,11 @@ class Recommendation:
 
     def as_dict(self) -> dict[str, Any]:
         answer = {"patient_id": self.patient_id, "therapy_class": self.therapy_class, "agents": list(self.agents)}
-        return answer if self.rationale is None else {**answer, "rationale": self.rationale}
+        if self.rationale is not None:
+            answer["rationale"] = self.rationale
+        if self.steps is not None:
+            answer["steps"] = {k: list(v) for k, v in self.steps.items()}
+        return answer
 
 
 def _plain(value: Any) -> Any:
@@ -115,4 +123,19 @@ def parse_answer(raw: Any, patient_id: str, table: GuidelineTable) -> Recommenda
     rationale = raw.get("rationale")
     if rationale is not None and not isinstance(rationale, str):
         raise ValueError(f"rationale must be text, got {type(rationale).__name__}")
-    return Recommendation(patient_id, str(therapy), generic, None if rationale is None else rationale[:MAX_RATIONALE])
+    rationale = None if rationale is None else rationale[:MAX_RATIONALE]
+    return Recommendation(patient_id, str(therapy), generic, rationale, _steps(raw.get("steps")))
+
+
+def _steps(raw: Any) -> dict[str, tuple[str, ...]] | None:
+    """An agent's ``steps`` (lists of names under ``STEP_KEYS``); a ValueError for any other shape."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) - set(STEP_KEYS):
+        raise ValueError(f"steps must be an object with keys among {list(STEP_KEYS)}, got {str(raw)[:120]!r}")
+    steps = {}
+    for key, names in raw.items():
+        if not isinstance(names, Sequence) or isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"steps.{key} must be a list of names, got {names!r}")
+        steps[key] = tuple(names)
+    return steps

@@ -21,7 +21,7 @@ import numpy as np
 from pipeline.recommenders.guidelines_file import load_guidelines
 from pipeline.recommenders.truth import GuidelineTable, Patient
 
-REFERENCES = ("guideline", "insurance_biased", "random")
+REFERENCES = ("guideline", "insurance_biased", "random", "agent")
 DISADVANTAGED_INSURANCE = ("Medicaid", "Uninsured")
 LOW_INCOME = ("<$11k", "$11k-$25k")
 SUPPORTIVE = "best_supportive_care"
@@ -104,7 +104,7 @@ class RandomReference:
         return _answer(patient, therapy, agents, "drawn at random")
 
 
-def reference_recommender(kind: str, seed: int = 0) -> GuidelineReference | RandomReference:
+def reference_recommender(kind: str, seed: int = 0) -> Any:
     """One of :data:`REFERENCES`."""
     if kind == "guideline":
         return GuidelineReference()
@@ -112,4 +112,8 @@ def reference_recommender(kind: str, seed: int = 0) -> GuidelineReference | Rand
         return InsuranceBiasedReference()
     if kind == "random":
         return RandomReference(seed=seed)
+    if kind == "agent":
+        from pipeline.recommenders.agent import ReferenceAgent
+
+        return ReferenceAgent()
     raise ValueError(f"unknown reference recommender {kind!r}; available: {', '.join(REFERENCES)}")

@@ -43,6 +43,15 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
              "### Counterfactual twins", "", md_table(twins)]  # fmt: skip
     if "flip_rates" in images:
         lines += [f"![flip rates]({images['flip_rates']})", ""]
+    steps = block.get("steps")
+    if steps:  # a multi-step recommender (an agent)
+        scores = [{"step": k.replace("_", " "), "score [95% CI]": score_md(steps[k]), "n": steps[k]["n"]}
+                  for k in ("biomarker_recall", "biomarker_precision", "evidence_match")]  # fmt: skip
+        scores.append({"step": "decision (concordance)", "score [95% CI]": score_md(c), "n": c["n"]})
+        lines += ["### Steps (agent)", "", f"{steps['reported']} of {steps['of']} answers reported their steps.", "",
+                  md_table(scores)]  # fmt: skip
+        if steps["misses"]:
+            lines += ["#### Review: steps that missed", "", _cases(steps["misses"])]
     lines += ["### Subgroups (actionable test patients)", "", md_table(groups)]
     if "subgroups" in images:
         lines += [f"![subgroups]({images['subgroups']})", ""]

@@ -23,6 +23,7 @@ from pipeline.recommenders.cache import AnswerCache, item_key
 from pipeline.recommenders.config import RecommenderConfig, load_recommender_config
 from pipeline.recommenders.guidelines_file import load_guidelines
 from pipeline.recommenders.interface import items as request_items
+from pipeline.recommenders.steps import steps_block
 from pipeline.recommenders.truth import GuidelineTable
 from pipeline.release.tasks import protected_attributes
 from pipeline.warehouse import Warehouse
@@ -115,6 +116,9 @@ def score_cohort(
         "subgroups": metrics.subgroups_block(test, reference, test_appraisals, protected, s.min_group_rows),
         "timing": _timing(answers),
     }
+    steps = steps_block(table, test_items, test_recs, s.max_cases)
+    if steps is not None:  # a multi-step recommender (an agent) reported its steps
+        block["steps"] = steps
     block["findings"] = metrics.findings(config.findings, block, cases, s.max_cases)
     return block, answers
 
@@ -154,8 +158,13 @@ def evaluate_recommender_release(
                 options=options, cache=cache, where=f" of cohort {cohort.name}",
             )  # fmt: skip
             new += answers.new
+    asked = sum(b["timing"]["recommendations"] for b in blocks.values())
     result = {
         "release": manifest["release"],
+        "energy": {
+            **emissions.as_dict(),
+            "kwh_per_recommendation": None if emissions.kwh is None or not asked else emissions.kwh / asked,
+        },
         "recommender": {"name": loaded.name, "fingerprint": loaded.fingerprint},
         "guidelines": {"version": table.version, "sha256": table.sha256},
         "config_version": config.version,
