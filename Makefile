@@ -40,12 +40,12 @@ demo: setup
 	$(BIN)/python -m runner.demo
 
 test: setup
-	$(BIN)/ruff check pipeline assets tests bench
+	$(BIN)/ruff check pipeline assets runner tests bench
 	$(BIN)/python -m pipeline.expectations --check-samples
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check pipeline assets tests bench
+	$(BIN)/ruff check pipeline assets runner tests bench
 	$(BIN)/ruff format --check pipeline assets tests bench
 
 validate-defs: setup
