@@ -21,6 +21,7 @@ from assets.stress import stress_suite
 from assets.synthesis import synthesizer_model, synthetic_cohort
 from assets.validation import validation_metrics
 from pipeline.release.build import ReleaseOptions, release_candidates
+from pipeline.release.overview import release_overview
 from pipeline.release.publish import publish_release
 from pipeline.synthesis.base import Synthesizer
 
@@ -102,6 +103,8 @@ def benchmark_release(
         [version],
     )
     released = summary.filter(pl.col("released"))["cohort"].to_list()
+    overview = release_overview(candidates, released)
+    withheld = overview.filter(~pl.col("released")).select("cohort", "withheld_by", "privacy")
     handle = {"version": version, "path": str(path), "manifest_sha256": report.manifest_sha256 or ""}
     return dg.Output(
         handle,  # what model_evaluation reads: the release this run wrote
@@ -112,7 +115,9 @@ def benchmark_release(
             "steps_done_now": dg.MetadataValue.json(report.completed_now),
             "manifest_sha256": report.manifest_sha256,
             "released": dg.MetadataValue.json(released),
-            "withheld": dg.MetadataValue.json(summary.filter(~pl.col("released"))["cohort"].to_list()),
+            "withheld": table(withheld) if withheld.height else dg.MetadataValue.md("_none: every cohort passed_"),
+            "privacy": table(overview.select("cohort", "privacy", "dcr_share", "mia_auc")),
+            "datasheet": dg.MetadataValue.path(str(path / "datasheet.html")),
             "cohorts": table(summary),
             "next_steps": dg.MetadataValue.md("```\n" + "\n".join(next_steps or ["(not a DVC repository)"]) + "\n```"),
         },

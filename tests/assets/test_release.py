@@ -58,6 +58,8 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     assert result.success
     [event] = result.asset_materializations_for_node("benchmark_release")
     assert event.metadata["steps_done_now"].value == ["build", "record", "audit"]  # not a DVC repository
+    assert event.metadata["datasheet"].value.endswith("0.0.1/datasheet.html")
+    assert "colon" in str(event.metadata["privacy"].value) and "every cohort passed" in event.metadata["withheld"].value
     release = colon_split / "releases" / "0.0.1"
     manifest_bytes = (release / "manifest.json").read_bytes()
     assert verify_release(release, event.metadata["manifest_sha256"].value) == []
