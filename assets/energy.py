@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -72,16 +73,22 @@ def measured(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` measured by the ``energy`` resource: put it under ``@dg.asset`` (see the module)."""
     if inspect.isgeneratorfunction(fn) or inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
         raise TypeError(f"{fn.__name__}: energy tracking wraps plain functions only")
+    hints = typing.get_type_hints(fn)  # annotations resolved in fn's module, so the signature carries classes
     signature = inspect.signature(fn)
     if ENERGY in signature.parameters:
         raise TypeError(f"{fn.__name__}: the parameter {ENERGY!r} is the energy resource's")
+    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
     extra = inspect.Parameter(ENERGY, inspect.Parameter.KEYWORD_ONLY, annotation=EnergyResource)
+    at = next((i for i, p in enumerate(params) if p.kind is inspect.Parameter.VAR_KEYWORD), len(params))
+    params.insert(at, extra)  # before any **kwargs
 
     @functools.wraps(fn)
     def compute(*args: Any, **kwargs: Any) -> Any:
         energy: EnergyResource = kwargs.pop(ENERGY)
         return energy.run(fn, args, kwargs)
 
-    compute.__signature__ = signature.replace(parameters=[*signature.parameters.values(), extra])
-    compute.__annotations__ = {**fn.__annotations__, ENERGY: EnergyResource}
+    compute.__signature__ = signature.replace(
+        parameters=params, return_annotation=hints.get("return", signature.return_annotation)
+    )
+    compute.__annotations__ = {**hints, ENERGY: EnergyResource}
     return compute

@@ -85,12 +85,13 @@ def finding_result(check_name: str, finding_id: str, why: str, model: str, block
     result under the partition); its description and metadata name the model too."""
     judged = [(task, cohort, f) for task, cohort, block in blocks
               for f in block["findings"] if f["id"] == finding_id]  # fmt: skip
-    if blocks and not judged:  # declared by the check spec, absent from the config the run used
+    if not judged:  # no cohort scored, or a finding absent from the config the run used
         return dg.AssetCheckResult(
             check_name=check_name,
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"{finding_id}: {model}: not judged (the evaluation config of this run has no such finding)",
+            description=f"{finding_id}: {model}: not judged ("
+            + ("the evaluation config of this run has no such finding)" if blocks else "no cohort was scored)"),
             metadata={"model": model, "verdict": "not judged"},
         )
     breaches, unclear = _rows(blocks, finding_id, "breaches"), _rows(blocks, finding_id, "inconclusive")
@@ -208,8 +209,8 @@ def _model_evaluation_asset(
                     "seconds": dg.MetadataValue.json(
                         {e.result["task"]: {step: rounded(t) for step, t in e.seconds.items()} for e in evaluations}
                     ),
-                    "energy_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
-                    "carbon_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
+                    "evaluation_kwh": sum(e.emissions.kwh or 0.0 for e in evaluations),
+                    "evaluation_kg_co2e": sum(e.emissions.kg_co2e or 0.0 for e in evaluations),
                 }
             ),
             check_results=[

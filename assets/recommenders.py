@@ -129,8 +129,8 @@ def build_recommender_evaluation(settings: Settings, guidelines: Path, config: P
                     "config_version": settings.version,
                     "headline": table(_headline(result)),
                     "audit_entry": audit_entry["seq"],
-                    "energy_kwh": evaluation.emissions.kwh or 0.0,
-                    "carbon_kg_co2e": evaluation.emissions.kg_co2e or 0.0,
+                    "evaluation_kwh": evaluation.emissions.kwh or 0.0,
+                    "evaluation_kg_co2e": evaluation.emissions.kg_co2e or 0.0,
                 }
             ),
             check_results=[

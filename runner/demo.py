@@ -14,10 +14,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.definitions import (
-    defs,
-)
 from pipeline.evaluation.records import leaderboard
+from pipeline.recommenders.records import recommender_leaderboard
 from pipeline.release.references import tag_message
 from pipeline.release.settings import load_release_settings
 from pipeline.settings import ROOT, current
@@ -58,7 +56,7 @@ def run_graph(
         del partition  # every partition of the graph (the synthesizers of ONCOBENCH_SYNTHESIZERS)
         if group == "release":
             return release
-        if group == "evaluation":
+        if group in ("evaluation", "recommenders"):
             return release and evaluation
         return lineage and group in LINEAGE
 
@@ -71,9 +69,16 @@ def run_graph(
     return outcomes, status
 
 
+def _defs() -> dg.Definitions:
+    """The project's definitions, imported when first needed (``--help`` needs none)."""
+    from assets.definitions import defs
+
+    return defs
+
+
 def print_scoreboard() -> None:
     """Headline metrics and gate outcome of every validated synthetic cohort, from DuckDB."""
-    board = defs.resources["warehouse"].get().query(SCOREBOARD_SQL)
+    board = _defs().resources["warehouse"].get().query(SCOREBOARD_SQL)
     with pl.Config(tbl_rows=50, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(board)
 
@@ -81,7 +86,7 @@ def print_scoreboard() -> None:
 def report_release(launch: Launcher, outcome: RunOutcome | None) -> bool:
     """Say where the release of config/release.yaml is and how to check, publish and pull it."""
     settings = load_release_settings(SETTINGS.release)
-    target = Path(defs.resources["releases"].root) / settings.version
+    target = Path(_defs().resources["releases"].root) / settings.version
     if outcome is None or not outcome.succeeded:
         print(f"release {settings.version} was not written (see the runs above, or `make ui`)")
         return False
@@ -109,7 +114,7 @@ def report_release(launch: Launcher, outcome: RunOutcome | None) -> bool:
 def print_leaderboard() -> None:
     """The leaderboard of the release of config/release.yaml, from DuckDB."""
     version = load_release_settings(SETTINGS.release).version
-    board = leaderboard(defs.resources["warehouse"].get(), version)
+    board = leaderboard(_defs().resources["warehouse"].get(), version)
     if board.height:
         columns = ("score", "largest_flip_rate", "adversarial", "findings_failed", "findings_inconclusive")
         shown = board.select("task", "cohort", "model", *columns)
@@ -117,12 +122,19 @@ def print_leaderboard() -> None:
                        tbl_width_chars=200, fmt_str_lengths=60):  # fmt: skip
             print(f"leaderboard of release {version} (oncobench leaderboard --release {version}):")
             print(shown)
+    recommenders = recommender_leaderboard(_defs().resources["warehouse"].get(), version)
+    if recommenders.height:
+        with pl.Config(tbl_rows=50, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+                       tbl_width_chars=200, fmt_str_lengths=60):  # fmt: skip
+            print(f"recommenders on release {version} (oncobench leaderboard --recommenders --release {version}):")
+            print(recommenders.drop("release"))
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m runner.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--no-release", action="store_true", help="the lineage only (DVC stage `lineage`)")
-    parser.add_argument("--release-only", action="store_true", help="the release and evaluation only")
+    stages = parser.add_mutually_exclusive_group()
+    stages.add_argument("--no-release", action="store_true", help="the lineage only (DVC stage `lineage`)")
+    stages.add_argument("--release-only", action="store_true", help="the release and evaluation only")
     parser.add_argument("--no-evaluation", action="store_true", help="no model evaluation after the release")
     return parser.parse_args(argv)
 

@@ -5,7 +5,8 @@ breast cancer (HER2, ER or neither), stage, age and insurance, each with one to 
 drawn at random (the therapy table's default, a class matching the patient, or another class), so the world is a
 randomized trial and the simulator's associations are the planted effects: a line whose class is concordant with a
 matching indication lasts ``effect`` times longer (Weibull times to the next line), every class otherwise alike.
-Regret in this world is known: the guideline reference's is 0.
+Fresh patients (the request items) get a history of zero to two lines drawn the same way and are asked for the
+next one. Regret in this world is known: the guideline reference's is 0.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def planted_world(table: GuidelineTable, n_patients: int, *, seed: int, effect: 
         for line in range(1, depth + 1):
             item = _item(f"w{seed}-{i}", record, line, history, table)
             patient: Patient = table.patient(item)
-            if i >= n_patients:  # a fresh patient asked for its next line
+            if i >= n_patients and line == depth:  # a fresh patient asked for its next line, after depth - 1
                 items.append(item)
                 ages.append(age)
                 stages.append(stage_iv)
@@ -80,10 +81,12 @@ def planted_world(table: GuidelineTable, n_patients: int, *, seed: int, effect: 
             hit = matched(table, patient, given)
             days = BASE_DAYS * (effect if hit else 1.0) * rng.weibull(SHAPE)
             follow_up = rng.uniform(200, 1500)
+            history.append(given)
+            if i >= n_patients:  # a fresh patient's earlier lines are its history, not the simulator's data
+                continue
             rows.append({"patient_id": f"w{seed}-{i}", "line": line, "therapy_class": given, "matched": hit,
                          "stage_iv": stage_iv, "age": age, "days": float(min(days, follow_up)),
                          "event": int(days <= follow_up)})  # fmt: skip
-            history.append(given)
             if days > follow_up:
                 break
     return World(items, ages, stages, pl.DataFrame(rows, schema=LINE_COLUMNS))

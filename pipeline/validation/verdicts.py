@@ -115,10 +115,12 @@ def apply_gates(metrics: pl.DataFrame, gates: list[Gate], *, alpha: float = 0.05
     result = metrics
     for gate in gates:
         covered = (pl.col("family") == gate.family) & (pl.col("metric") == gate.metric)
-        if gate.target is None and result.filter(covered).is_empty():
+        if gate.target is not None:
+            covered &= pl.col("target") == gate.target
+        if result.filter(covered).is_empty():  # a gate naming a target misses that row: a not-computed row
             template = metrics.select("cohort", "synthesizer", "run_id").head(1)
             missing = template.with_columns(
-                family=pl.lit(gate.family), metric=pl.lit(gate.metric), target=pl.lit("(not computed)")
+                family=pl.lit(gate.family), metric=pl.lit(gate.metric), target=pl.lit(gate.target or "(not computed)")
             )
             result = pl.concat([result, missing], how="diagonal_relaxed")
     rows, by_key = result.to_dicts(), {g.key: g for g in gates}

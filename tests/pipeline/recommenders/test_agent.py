@@ -57,5 +57,5 @@ def test_the_agent_over_http_is_scored_per_step_with_latency_and_energy(release_
         evaluation = evaluate_recommender_release(release_dir, loaded, cohorts=["colon"], use_cache=False)
     block = evaluation.result["cohorts"]["colon"]
     assert block["steps"]["reported"] == block["steps"]["of"] > 0 and block["timing"]["seconds_per_recommendation"]
-    assert "kwh_per_recommendation" in evaluation.result["energy"]
+    assert evaluation.result["energy"]["kwh_per_recommendation"] > 0  # codecarbon offline, DEU
     assert load_recommender("reference:agent").fingerprint != load_recommender("reference:guideline").fingerprint

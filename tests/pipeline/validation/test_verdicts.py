@@ -122,3 +122,10 @@ def test_a_cohort_gate_replaces_only_the_default_of_its_metric_and_target() -> N
     own = (Gate("survival", "km_max_gap", "max", 0.2, target="(all)"),)
     config = ValidationConfig("1", ValidationSettings(), default, cohort_gates={"c": own})
     assert sorted((g.target or "", g.threshold) for g in config.gates_for("c")) == [("", 0.3), ("(all)", 0.2)]
+
+
+def test_a_gate_naming_a_target_fails_when_that_row_is_missing() -> None:
+    gates = [Gate("survival", "km_max_gap", "max", 0.3), Gate("survival", "km_max_gap", "max", 0.15, target="(all)")]
+    table = apply_gates(_table(Metric("survival", "km_max_gap", 0.1, "sex=F", lower=0.05, upper=0.15, rows=400)), gates)
+    missing = table.filter(pl.col("target") == "(all)")
+    assert missing["verdict"].to_list() == ["fail"] and missing["value"].to_list() == [None]
