@@ -60,7 +60,10 @@ def stress_scores(
     keys = cells.select("stress_type", "stress_cell").with_row_index("__i")
     for (kind, cell), group in keys.group_by("stress_type", "stress_cell", maintain_order=True):
         index = group["__i"].to_numpy()
-        result = stats.bootstrap(metric, (y[index], prediction[index], time[index]), reps, seed)
+        if task.kind == SURVIVAL:  # Harrell's C takes (time, event, risk): every resample at once
+            result = stats.bootstrap(stats.harrell_c, (time[index], y[index], prediction[index]), reps, seed)
+        else:
+            result = stats.bootstrap(metric, (y[index], prediction[index], time[index]), reps, seed)
         judged = len(index) >= min_rows and result["value"] is not None and common["value"] is not None
         low, high = gap_interval(common, result) if judged else (None, None)
         row = {"type": kind, "cell": cell, "n": len(index), task.target: result, "judged": judged,

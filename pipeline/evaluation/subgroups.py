@@ -129,7 +129,10 @@ def subgroup_scores(
             row: dict[str, Any] = {"attribute": name, "group": SEPARATOR.join(str(k) for k in key), "n": n,
                                    "events": _events(task, scored.y[members]), "judged": judged}  # fmt: skip
             for metric_name, metric in metrics.items():
-                if judged:
+                if judged and metric_name == "c_index":  # the same resamples, every one at once
+                    arrays = (scored.time[members], scored.y[members], scored.prediction[members])
+                    row[metric_name] = stats.bootstrap(stats.harrell_c, arrays, reps, seed)
+                elif judged:
                     row[metric_name] = stats.bootstrap(metric, (members,), reps, seed)
                 else:
                     row[metric_name] = stats.score(values[metric_name], None, None, n)
