@@ -47,6 +47,7 @@ class OutcomeSimulator:
     model: Any
     classes: tuple[str, ...]  # known classes; the first is the reference level of the one-hot columns
     horizon: float = HORIZON_DAYS
+    features: tuple[str, ...] = FEATURES  # "matched" only when both matched and unmatched lines are enough
 
     @classmethod
     def fit(cls, lines: pl.DataFrame, *, horizon: float = HORIZON_DAYS, min_lines: int = MIN_CLASS_LINES,
@@ -57,16 +58,22 @@ class OutcomeSimulator:
         if len(classes) < 2:
             raise ValueError(f"the simulator needs >= 2 classes with >= {min_lines} lines, got {list(classes)}")
         known = lines.filter(pl.col("therapy_class").is_in(list(classes)) & (pl.col("days") > 0))
-        frame = _design(known, classes).assign(days=known["days"].to_numpy(), event=known["event"].to_numpy())
+        hits = int(known["matched"].sum())
+        features = (
+            FEATURES if min(hits, known.height - hits) >= min_lines else tuple(f for f in FEATURES if f != "matched")
+        )
+        frame = _design(known, classes, features).assign(days=known["days"].to_numpy(), event=known["event"].to_numpy())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = WeibullAFTFitter(penalizer=penalizer).fit(frame, duration_col="days", event_col="event")
-        return cls(model, classes, horizon)
+        return cls(model, classes, horizon, features)
 
     def outcomes(self, rows: pl.DataFrame) -> np.ndarray:
         """Restricted mean days (to ``horizon``) of each row (``therapy_class`` known, features of LINE_COLUMNS)."""
         grid = np.linspace(0.0, self.horizon, 49)
-        survival = self.model.predict_survival_function(_design(rows, self.classes), times=grid).to_numpy()
+        survival = self.model.predict_survival_function(
+            _design(rows, self.classes, self.features), times=grid
+        ).to_numpy()
         return np.trapz(survival, grid, axis=0)
 
     def outcome_table(self, table: GuidelineTable, patients: Sequence[Patient], ages: Sequence[float],
@@ -104,13 +111,13 @@ class CrossFitted:
         return np.where(chosen >= 0, result, np.nan)
 
 
-def _design(rows: pl.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+def _design(rows: pl.DataFrame, classes: Sequence[str], features: Sequence[str] = FEATURES) -> pd.DataFrame:
     """Covariates: one-hot class (the first class the reference level), matched, line, stage IV, age in decades."""
     frame = pd.DataFrame({
         "matched": rows["matched"].cast(pl.Float64).to_numpy(), "line": rows["line"].cast(pl.Float64).to_numpy(),
         "stage_iv": rows["stage_iv"].cast(pl.Float64).fill_null(0.0).to_numpy(),
         "age_decades": (rows["age"].cast(pl.Float64).fill_null(65.0) / 10).to_numpy(),
-    })  # fmt: skip
+    })[list(features)]  # fmt: skip
     given = rows["therapy_class"].to_numpy()
     for name in classes[1:]:
         frame[f"class_{name}"] = (given == name).astype(float)
@@ -172,3 +179,41 @@ def bootstrap_fits(lines: pl.DataFrame, rounds: int, seed: int, **fit: Any) -> l
         resample = drawn.join(lines, on="patient_id", how="inner")
         fitted.append(cross_fit(resample, seed + r + 1, **fit))
     return fitted
+
+
+def _therapy_class(regimen: str, owner: dict[str, str]) -> str | None:
+    """A line's class in the therapy table: of its first non-chemotherapy agent the table knows, else chemotherapy."""
+    classes = [owner[a] for a in regimen.split("+") if a in owner]
+    return next((c for c in classes if c != "chemotherapy"), classes[0] if classes else None)
+
+
+def line_rows(patients: pl.DataFrame, lines: pl.DataFrame, table: GuidelineTable) -> pl.DataFrame:
+    """The simulator's rows (:data:`LINE_COLUMNS`) from real journeys: per line, its therapy class (lines of agents the
+    table does not know are left out), whether that class is concordant with an indication matching the patient's
+    record at that line (after the classes before it), line, stage IV, age; ``days`` to the next line (event 1),
+    else to death (event 1) or the last follow-up (event 0); a line starting after the last follow-up is left out."""
+    owner = table.class_of_agent
+    records = {str(r["patient_id"]): r for r in patients.iter_rows(named=True)}
+    rows, history = [], {}
+    for line in lines.sort("patient_id", "line").iter_rows(named=True):
+        pid, record = str(line["patient_id"]), records.get(str(line["patient_id"]))
+        therapy = _therapy_class(line["regimen"] or "", owner)
+        before = history.setdefault(pid, [])
+        if record is None or therapy is None or line["start_day"] is None:
+            continue
+        item = {"patient_id": pid, "next_line": int(line["line"]), "patient": record, "lines": list(before)}
+        before.append({"line": line["line"], "regimen": (line["regimen"] or "").split("+")})
+        follow_up = None if record.get("survival_months") is None else record["survival_months"] * 30.4375
+        if line["time_to_next_treatment"] is not None:
+            days, event = float(line["time_to_next_treatment"]), 1
+        elif follow_up is not None:
+            days, event = follow_up - line["start_day"], int(line["ended_by"] == "death")
+        else:
+            continue
+        if days <= 0:  # real lines can start after the last recorded follow-up: nothing to learn from
+            continue
+        rows.append({"patient_id": pid, "line": int(line["line"]), "therapy_class": therapy,
+                     "matched": matched(table, table.patient(item), therapy),
+                     "stage_iv": record.get("cancer_stage_group") == "IV", "age": record.get("age_at_diagnosis"),
+                     "days": days, "event": event})  # fmt: skip
+    return pl.DataFrame(rows, schema=LINE_COLUMNS)
