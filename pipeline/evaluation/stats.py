@@ -81,7 +81,7 @@ def _harrell_resamples(time: np.ndarray, event: np.ndarray, risk: np.ndarray, dr
     pair's weight is the product of its two rows' (a row and its own copy are never comparable); resamples
     without a comparable pair are left out, as :func:`bootstrap` leaves out those that raise."""
     time, risk, event = np.asarray(time, dtype=float), np.asarray(risk, dtype=float), np.asarray(event)
-    if np.isnan(time).any() or np.isnan(risk).any():
+    if not draws or np.isnan(time).any() or np.isnan(risk).any():
         return []
     died, censored = np.flatnonzero(event == 1), event != 1
     t, r = time[died][:, None], risk[died][:, None]
