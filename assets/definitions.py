@@ -6,11 +6,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import checks, evaluation, ingestion, journeys, release, stress, synthesis, validation
+from assets import checks, ingestion, journeys, release, stress, synthesis, validation
 from assets.energy import ENERGY, EnergyResource
 from assets.evaluation import EvaluationConfigResource, ModelsRegistryResource, build_model_evaluation, leaderboard
 from assets.executors import TRAINING, executor_for
-from assets.recommenders import RECOMMENDERS, RecommendersResource, build_recommender_evaluation
+from assets.recommenders import RECOMMENDER_SCORES, RecommendersResource, build_recommender_evaluation
 from assets.resources import (
     CohortRegistryResource,
     JsonIOManager,
@@ -52,14 +52,14 @@ stress_job = dg.define_asset_job(
 
 evaluation_job = dg.define_asset_job(
     name="oncobench_evaluation",
-    selection=dg.AssetSelection.groups(evaluation.EVALUATION),
+    selection=dg.AssetSelection.assets("model_evaluation", "leaderboard"),
     description="Score one registered model (config/models.yaml) on the release; record it on the leaderboard "
     "(the `leaderboard` asset: every model's verdict).",
 )
 
 recommender_job = dg.define_asset_job(
     name="oncobench_recommenders",
-    selection=dg.AssetSelection.groups(RECOMMENDERS),
+    selection=dg.AssetSelection.assets(RECOMMENDER_SCORES),
     description="Score one registered treatment recommender (`recommenders:` in config/models.yaml) on the release.",
 )
 

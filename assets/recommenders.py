@@ -1,4 +1,4 @@
-"""recommender_evaluation: every registered treatment recommender (``recommenders:`` in config/models.yaml)
+"""recommender_scores: every registered treatment recommender (``recommenders:`` in config/models.yaml)
 scored on the release, one partition each, one check per finding of config/recommender_evaluation.yaml
 (partitioned by recommender, so each verdict names its recommender)."""
 
@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 
 from assets.energy import measured
-from assets.evaluation import finding_result
+from assets.evaluation import EVALUATION, finding_result
 from assets.metadata import png, readable, table
 from assets.release import RELEASE_KEY
 from assets.resources import ReleaseStoreResource, WarehouseResource
@@ -20,7 +20,7 @@ from pipeline.recommenders.registry import RecommenderEntry, load_recommenders_r
 from pipeline.recommenders.stage import evaluate_recommender_release
 from pipeline.settings import Settings
 
-RECOMMENDERS = "recommenders"
+RECOMMENDER_SCORES = "recommender_scores"
 TASK = "next_line"  # what a recommender is scored on: the therapy of each patient's next line
 
 
@@ -66,7 +66,7 @@ def _headline(result: dict) -> pl.DataFrame:
 
 
 def build_recommender_evaluation(settings: Settings, guidelines: Path, config: Path) -> dg.AssetsDefinition | None:
-    """The ``recommender_evaluation`` asset over the recommenders of ``settings.models`` (None when it lists none)."""
+    """The ``recommender_scores`` asset over the recommenders of ``settings.models`` (None when it lists none)."""
     entries = load_recommenders_registry(settings.models)
     if not entries:
         return None
@@ -74,15 +74,15 @@ def build_recommender_evaluation(settings: Settings, guidelines: Path, config: P
     findings = load_recommender_config(config).findings
 
     @dg.asset(
-        name="recommender_evaluation",
+        name=RECOMMENDER_SCORES,
         partitions_def=partitions,
-        group_name=RECOMMENDERS,
+        group_name=EVALUATION,  # beside model_evaluation: the same release, the other kind of model
         kinds={"duckdb"},
         ins={"release": dg.AssetIn(key=RELEASE_KEY)},
         check_specs=[
             dg.AssetCheckSpec(
                 recommender_check(rule.id),
-                asset="recommender_evaluation",
+                asset=RECOMMENDER_SCORES,
                 description=rule.why,
                 partitions_def=partitions,
             )
@@ -90,7 +90,7 @@ def build_recommender_evaluation(settings: Settings, guidelines: Path, config: P
         ],
     )
     @measured
-    def recommender_evaluation(
+    def recommender_scores(
         context: dg.AssetExecutionContext,
         config: RecommenderEvaluationConfig,
         recommenders: RecommendersResource,
@@ -139,4 +139,4 @@ def build_recommender_evaluation(settings: Settings, guidelines: Path, config: P
             ],
         )
 
-    return recommender_evaluation
+    return recommender_scores

@@ -56,7 +56,7 @@ def run_graph(
         del partition  # every partition of the graph (the synthesizers of ONCOBENCH_SYNTHESIZERS)
         if group == "release":
             return release
-        if group in ("evaluation", "recommenders"):
+        if group == "evaluation":  # model_evaluation, leaderboard and recommender_scores
             return release and evaluation
         return lineage and group in LINEAGE
 

@@ -1,4 +1,4 @@
-"""Registered recommenders (``recommenders:`` in ``config/models.yaml``): what the ``recommender_evaluation``
+"""Registered recommenders (``recommenders:`` in ``config/models.yaml``): what the ``recommender_scores``
 asset scores, one partition each. Recommenders are the second kind of model, so they share the models file."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""recommender_evaluation materialized for real: the registered reference recommenders on a release built in a
+"""recommender_scores materialized for real: the registered reference recommenders on a release built in a
 temporary folder, one partition each, with a check per finding that names the recommender."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def test_each_partition_is_recorded_audited_and_judged_per_finding(evaluated) ->
     flip = recommender_check("counterfactual_flip_rate")
     for key, result in results.items():
         assert result.success
-        [event] = result.asset_materializations_for_node("recommender_evaluation")
+        [event] = result.asset_materializations_for_node("recommender_scores")
         assert event.partition == key and event.metadata["release"].value == "0.9.0"
         assert "data:image/png;base64," in event.metadata["flip_rates_support2_cancer"].value
         checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
