@@ -5,7 +5,6 @@ scored on the release, one partition each, one check per finding of config/recom
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from assets.energy import measured
 from assets.evaluation import EVALUATION, finding_result
@@ -17,6 +16,7 @@ from pipeline.recommenders.config import RecommenderConfig, load_recommender_con
 from pipeline.recommenders.guidelines_file import load_guidelines
 from pipeline.recommenders.records import record_recommender_evaluation
 from pipeline.recommenders.registry import RecommenderEntry, load_recommenders_registry
+from pipeline.recommenders.report import headline_frame
 from pipeline.recommenders.stage import evaluate_recommender_release
 from pipeline.settings import Settings
 
@@ -47,22 +47,6 @@ class RecommenderEvaluationConfig(dg.Config):
     """Which release to score (empty: the release that ``benchmark_release`` wrote last)."""
 
     version: str = ""
-
-
-def _headline(result: dict) -> pl.DataFrame:
-    rows = []
-    for cohort, block in result["cohorts"].items():
-        c, bad = block["concordance"], block["contraindicated"]
-        flips = [e for e in block["counterfactual"] if e["flip_rate"] is not None]
-        worst = max(flips, key=lambda e: e["flip_rate"], default=None)
-        rows.append({
-            "cohort": cohort, "concordance": c["value"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
-            "actionable": c["n"], "contraindicated": bad["test"]["patients"] + bad["stress_suite"]["patients"],
-            "max_flip": None if worst is None else f"{worst['attribute']} ({worst['mode']}) {worst['flip_rate']:.3f}",
-            "failed": ", ".join(f["id"] for f in block["findings"] if f["verdict"] == "fail"),
-            "inconclusive": ", ".join(f["id"] for f in block["findings"] if f["verdict"] == "inconclusive"),
-        })  # fmt: skip
-    return pl.DataFrame(rows)
 
 
 def build_recommender_evaluation(settings: Settings, guidelines: Path, config: Path) -> dg.AssetsDefinition | None:
@@ -127,7 +111,7 @@ def build_recommender_evaluation(settings: Settings, guidelines: Path, config: P
                     "fingerprint": result["recommender"]["fingerprint"],
                     "guidelines": f"{result['guidelines']['version']} ({result['guidelines']['sha256'][:12]})",
                     "config_version": settings.version,
-                    "headline": table(_headline(result)),
+                    "headline": table(headline_frame(result)),
                     "audit_entry": audit_entry["seq"],
                     "evaluation_kwh": evaluation.emissions.kwh or 0.0,
                     "evaluation_kg_co2e": evaluation.emissions.kg_co2e or 0.0,

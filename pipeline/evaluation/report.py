@@ -162,6 +162,17 @@ def _more(rows: int) -> str:
     return f"\n\n_and {rows} more in the table `leaderboard`_"
 
 
+def write_figures(figures: dict[str, bytes | None], directory: Path, cohort: str) -> dict[str, str]:
+    """Write each drawn figure as ``<cohort>_<kind>.png`` in ``directory``; kind -> file name of those written."""
+    images = {}
+    for kind, image in figures.items():
+        if image is not None:
+            name = f"{cohort}_{kind}.png"
+            write_bytes_atomic(image, directory / name)
+            images[kind] = name
+    return images
+
+
 def write_report(result: dict[str, Any], directory: Path | str) -> Path:
     """Write ``report.md``, ``report.html`` and the PNG figures into ``directory``; return the Markdown path."""
     directory = Path(directory)
@@ -171,7 +182,6 @@ def write_report(result: dict[str, Any], directory: Path | str) -> Path:
              f"Model fingerprint `{model['fingerprint']}`. Scores on the release's synthetic test split, with "
              "bootstrap 95% intervals (Wilson for flip rates) and the rows behind them.", ""]  # fmt: skip
     for cohort, block in result["cohorts"].items():
-        images = {}
         figures = {
             "calibration": calibration_png({cohort: block["performance"].get("calibration_curve", [])},
                                            f"{cohort}: calibration"),
@@ -179,11 +189,7 @@ def write_report(result: dict[str, Any], directory: Path | str) -> Path:
             "flip_rates": flip_rate_png(block["counterfactual"], f"{cohort}: counterfactual flip rate"),
             "explanations": explanation_png(block.get("explanations"), f"{cohort}: attributions ({task})"),
         }  # fmt: skip
-        for kind, image in figures.items():
-            if image is not None:
-                name = f"{cohort}_{kind}.png"
-                write_bytes_atomic(image, directory / name)
-                images[kind] = name
+        images = write_figures(figures, directory, cohort)
         lines += cohort_markdown(cohort, block, images)
     text = "\n".join(lines) + "\n"
     write_text_atomic(text, directory / "report.md")

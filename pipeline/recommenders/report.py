@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from pipeline.evaluation.plots import flip_rate_png, subgroup_png
-from pipeline.evaluation.report import FINDINGS_NOTE, gap_md, judged_md, md_table, score_md
-from pipeline.io import write_bytes_atomic, write_text_atomic
+from pipeline.evaluation.report import FINDINGS_NOTE, gap_md, judged_md, md_table, score_md, write_figures
+from pipeline.io import write_text_atomic
 from pipeline.release.datasheet import datasheet_html
 
 
@@ -83,13 +85,27 @@ def write_recommender_report(result: dict[str, Any], directory: Path | str) -> P
     for cohort, block in result["cohorts"].items():
         figures = {"flip_rates": flip_rate_png(block["counterfactual"], f"{cohort}: recommendation flip rate"),
                    "subgroups": subgroup_png(block["subgroups"], f"{cohort}: concordance per subgroup")}  # fmt: skip
-        images = {}
-        for kind, image in figures.items():
-            if image is not None:
-                write_bytes_atomic(image, directory / f"{cohort}_{kind}.png")
-                images[kind] = f"{cohort}_{kind}.png"
+        images = write_figures(figures, directory, cohort)
         lines += cohort_markdown(cohort, block, images)
     text = "\n".join(lines) + "\n"
     write_text_atomic(text, directory / "report.md")
     write_text_atomic(datasheet_html(text, f"OncoBench recommender: {recommender['name']}"), directory / "report.html")
     return directory / "report.md"
+
+
+def headline_frame(result: dict[str, Any]) -> pl.DataFrame:
+    """One row per cohort: concordance with its interval, contraindicated rows, the largest flip, failed and
+    inconclusive findings (the asset's headline table)."""
+    rows = []
+    for cohort, block in result["cohorts"].items():
+        c, bad = block["concordance"], block["contraindicated"]
+        flips = [e for e in block["counterfactual"] if e["flip_rate"] is not None]
+        worst = max(flips, key=lambda e: e["flip_rate"], default=None)
+        rows.append({
+            "cohort": cohort, "concordance": c["value"], "ci_low": c["ci_low"], "ci_high": c["ci_high"],
+            "actionable": c["n"], "contraindicated": bad["test"]["patients"] + bad["stress_suite"]["patients"],
+            "max_flip": None if worst is None else f"{worst['attribute']} ({worst['mode']}) {worst['flip_rate']:.3f}",
+            "failed": ", ".join(f["id"] for f in block["findings"] if f["verdict"] == "fail"),
+            "inconclusive": ", ".join(f["id"] for f in block["findings"] if f["verdict"] == "inconclusive"),
+        })  # fmt: skip
+    return pl.DataFrame(rows)
