@@ -128,6 +128,7 @@ def run_validation(
     say("survival: Kaplan-Meier gaps, optimism, short-sightedness and Cox hazard ratios")
     metrics += survival.km_metrics(holdout, synthetic, kinds, protected, min_rows=s.min_subgroup_rows, seed=s.seed)
     metrics += survival.hazard_ratio_metrics(holdout, synthetic, kinds)
+    metrics += survival.treatment_effect_metrics(_real(train, holdout), synthetic, kinds)
     metrics += _privacy(train, holdout, synthetic, kinds, protected, s, say)
     say("fairness: representation, subgroup fidelity, parity of a reference model")
     metrics += fairness.representation(_real(train, holdout), synthetic, protected, min_rows=s.min_representation_rows)

@@ -62,11 +62,14 @@ def test_qi_replay_gives_rows_the_quasi_identifiers_of_unique_training_patients(
     columns = [c for part in quasi_identifiers(column_kinds(train)) for c in part]
     replayed = planted.qi_replay(train, unseen, PROTECTED, 0)
     unique = qi_labels(train, columns, train).filter(qi_labels(train, columns, train).is_unique())
-    donors = min(unseen.height, unique.height)  # colon's quasi-identifiers are coarse: 20 unique patients
+    # colon's quasi-identifiers are coarse: 20 unique patients, each replayed, and repeated up to a fifth of the rows
+    dose = max(unique.height, round(planted.COPIED_SHARE * unseen.height))
     chance = qi_labels(unseen, columns, train).join(unique, on=columns, how="semi").height
-    hits = qi_labels(replayed, columns, train).join(unique, on=columns, how="semi").height
-    assert donors > 0 and hits >= donors and hits > chance
-    assert replayed.join(unseen, on=unseen.columns, how="anti", nulls_equal=True).height <= donors
+    replayed_keys = qi_labels(replayed, columns, train)
+    hits = replayed_keys.join(unique, on=columns, how="semi").height
+    assert 0 < unique.height < dose and hits >= dose and hits > chance
+    assert unique.join(replayed_keys, on=columns, how="anti").is_empty()  # every unique patient replayed
+    assert replayed.join(unseen, on=unseen.columns, how="anti", nulls_equal=True).height <= dose
     assert replayed.drop(columns).equals(unseen.drop(columns))
 
 
