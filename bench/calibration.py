@@ -3,7 +3,8 @@ and how often they catch planted failures (detection).
 
 Every default cohort (the registry) and every study in ``../shared/cohorts/`` that ingests (as
 ``oncobench ingest`` does) with at least 200 patients is split ``--splits`` times (seeds 0..n-1,
-each by :func:`pipeline.split.split_cohort` twice): 40% training, 20% holdout, 40% unseen patients. The unseen
+each by :func:`pipeline.split.split_cohort` twice): 35% training, 30% holdout (the pipeline's holdout share),
+35% unseen patients. The unseen
 patients stand in for a perfect synthesizer, so there are as many of them as training patients: the pipeline
 samples at least as many synthetic rows as it trains on (``pipeline.release.power``), and the privacy attacks,
 which must show evidence of safety, are judged on that many rows.
@@ -42,7 +43,7 @@ export_environment({**dict.fromkeys(THREAD_VARIABLES, "1"), "POLARS_MAX_THREADS"
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "bench" / "results"
 SHARED = PROJECT.parent / "shared" / "cohorts"
-SPLIT = (0.4, 0.2, 0.4)  # train, holdout, unseen
+SPLIT = (0.35, 0.3, 0.35)  # train, holdout (settings.holdout_fraction, as the pipeline holds out), unseen
 MIN_PATIENTS = 200  # studies smaller than this are left out
 SALT = "calibration"  # patient-id hashes of this benchmark only (no private salt file is created)
 UNSEEN = "unseen"
@@ -77,7 +78,7 @@ def load_cohort(source: str) -> tuple[str, pl.DataFrame, list[str]]:
 
 
 def three_way(frame: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(train 40%, holdout 20%, unseen 40%), each split stratified by the event, seeded."""
+    """(train 35%, holdout 30%, unseen 35%), each split stratified by the event, seeded."""
     from pipeline.split import split_cohort
 
     train, rest = split_cohort(frame, holdout_fraction=SPLIT[1] + SPLIT[2], seed=seed)
@@ -315,7 +316,8 @@ def main() -> None:
         f"{pl.__version__}, {args.jobs} process(es) with one thread each. Validation config "
         f"{load_validation_config().version}, Anonymeter attacks {config.settings.anonymeter_attacks}, "
         f"noise floor {'on' if config.settings.noise_floor else FLOOR_OFF}. {args.splits} split(s) per cohort "
-        "(seeds 0..n-1): 40% training, 20% holdout, 40% unseen patients (as many unseen as training patients: "
+        "(seeds 0..n-1): 35% training, 30% holdout (the pipeline's holdout share), 35% unseen patients "
+        "(as many unseen as training patients: "
         "the pipeline samples at least as many synthetic rows as it trains on). Scenario `unseen`: the unseen "
         "patients themselves (must be released); every other scenario plants one failure in them "
         "(`pipeline/validation/planted.py`, must be withheld). Withheld: any blocking gate row. "

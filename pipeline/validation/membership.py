@@ -23,6 +23,7 @@ from pipeline.validation.encoding import MixedEncoder
 from pipeline.validation.metrics import Metric
 
 DOMIAS_COMPONENTS = 8
+DCR_DRAWS = 5  # draws of holdout-sized training rows the DCR share averages over
 
 
 @dataclass(frozen=True)
@@ -119,15 +120,17 @@ def distance_metrics(
     synthetic = sample_rows(synthetic, max_rows, seed + 1)
     encoder = MixedEncoder.fit(kinds, train, holdout, synthetic)
     x_train, x_holdout, x_synthetic = (encoder.transform(f) for f in (train, holdout, synthetic))
-    # train rows the size of the holdout, so "closer to train than to holdout" is 50% when private
-    same_size = np.random.default_rng(seed).choice(len(x_train), size=min(len(x_train), len(x_holdout)), replace=False)
-    x_train_same = x_train[same_size]
+    # train rows the size of the holdout, so "closer to train than to holdout" is 50% when private;
+    # averaged over several such draws, so that which training rows were drawn does not move the share
+    rng, size = np.random.default_rng(seed), min(len(x_train), len(x_holdout))
+    draws = [rng.choice(len(x_train), size=size, replace=False) for _ in range(DCR_DRAWS if size < len(x_train) else 1)]
+    x_train_same = x_train[draws[0]]
 
     synthetic_to_train = _nearest(x_train, x_synthetic, 2)
     holdout_to_train = _nearest(x_train, x_holdout, 2)
-    synthetic_to_train_same = _nearest(x_train_same, x_synthetic, 1)[:, 0]
     synthetic_to_holdout = _nearest(x_holdout, x_synthetic, 1)[:, 0]
-    closer = (synthetic_to_train_same < synthetic_to_holdout) + 0.5 * (synthetic_to_train_same == synthetic_to_holdout)
+    to_train = [_nearest(x_train[draw], x_synthetic, 1)[:, 0] for draw in draws]
+    closer = np.mean([(d < synthetic_to_holdout) + 0.5 * (d == synthetic_to_holdout) for d in to_train], axis=0)
 
     def nndr(distances: np.ndarray) -> float:
         with np.errstate(divide="ignore", invalid="ignore"):

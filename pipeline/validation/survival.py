@@ -292,7 +292,8 @@ def treatment_effect_metrics(real: pl.DataFrame, synthetic: pl.DataFrame, kinds:
     none = [Metric(FAMILY, "treatment_effect_gap", 0.0, f"(no two arms of {MIN_ARM_ROWS} real patients)")]
     if ARM_COLUMN not in kinds.categorical or not outcome <= set(real.columns) & set(synthetic.columns):
         return none
-    counts = [dict(as_labels(f[ARM_COLUMN]).drop_nulls().value_counts(sort=True).iter_rows()) for f in (real, synthetic)]
+    counts = [dict(as_labels(f[ARM_COLUMN]).drop_nulls().value_counts(sort=True).iter_rows())
+              for f in (real, synthetic)]  # fmt: skip
     arms = [level for level, n in counts[0].items() if n >= MIN_ARM_ROWS]
     if len(arms) < 2:
         return none
