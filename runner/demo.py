@@ -21,6 +21,7 @@ from pipeline.release.settings import load_release_settings
 from pipeline.settings import ROOT, current
 from pipeline.validation.queries import SCOREBOARD_SQL
 from runner.launch import BulkActionStatus, Launcher, RunOutcome, daemon, launcher
+from runner.recover import DEMO_TITLE, DemoAlreadyRunning, close_stale, demo_lock
 
 RELEASE_METRICS = ROOT / "data" / "release_metrics.json"
 SETTINGS = current()
@@ -60,7 +61,7 @@ def run_graph(
             return release and evaluation
         return lineage and group in LINEAGE
 
-    backfill_id = launch.backfill(keep, title="make demo")
+    backfill_id = launch.backfill(keep, title=DEMO_TITLE)
     print(f"backfill {backfill_id}: the daemon starts each run once its upstream partitions are done", flush=True)
     outcomes = launch.wait_backfill(backfill_id, _say)
     status = launch.backfill_status(backfill_id)
@@ -148,7 +149,20 @@ def main(argv: list[str] | None = None) -> int:
     except dg.DagsterError as error:  # no $DAGSTER_HOME (`make demo` sets it) or an unreadable dagster.yaml
         print(f"error: no Dagster instance ({str(error).splitlines()[0]}); run `make demo`", file=sys.stderr)
         return 2
-    with instance, daemon(DAEMON_LOG), launcher(instance) as launch:
+    try:
+        with instance, demo_lock(Path(instance.root_directory)):
+            close_stale(instance)  # before the daemon starts: it would resume what a killed demo left
+            return _run(instance, lineage=lineage, release=release, evaluation=evaluation)
+    except DemoAlreadyRunning as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # the daemon was stopped on the way out; what it left, the next demo closes
+        print("stopped; the next `make demo` closes the runs this one left open and runs them again", file=sys.stderr)
+        return 130
+
+
+def _run(instance: dg.DagsterInstance, *, lineage: bool, release: bool, evaluation: bool) -> int:
+    with daemon(DAEMON_LOG), launcher(instance) as launch:
         print(f"runs queue in {instance.root_directory}; the daemon starts "
               f"{SETTINGS.concurrent_runs or 'the configured number of'} at a time "
               f"(run logs: make ui; daemon log: {DAEMON_LOG})", flush=True)  # fmt: skip
