@@ -27,13 +27,14 @@ def journey_outputs(out: Path) -> tuple[Path, Path]:
 
 def _write_journeys(entry, patients, out: Path) -> None:
     """Events and lines of a study with timelines beside ``out``, and a one-line summary."""
-    from pipeline.io import write_parquet_atomic
+    from pipeline.io import all_or_nothing, write_parquet_atomic
     from pipeline.journeys.ingest import ingest_journeys
 
     events, lines, report = ingest_journeys(entry, patients)
     events_path, lines_path = journey_outputs(out)
-    write_parquet_atomic(events, events_path)
-    write_parquet_atomic(lines, lines_path)
+    with all_or_nothing() as keep:
+        keep(write_parquet_atomic(events, events_path))
+        keep(write_parquet_atomic(lines, lines_path))
     print(f"{entry.name} journeys: {report.summary()} -> {events_path}, {lines_path}")
     for line in report.lines()[1:]:
         print(f"  {line}")
@@ -88,7 +89,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 def _cmd_split(args: argparse.Namespace) -> int:
     from pipeline.harmonized import read_harmonized
-    from pipeline.io import write_parquet_atomic
+    from pipeline.io import all_or_nothing, write_parquet_atomic
     from pipeline.split import split_cohort
     from pipeline.validation.gates import load_validation_config
 
@@ -100,8 +101,9 @@ def _cmd_split(args: argparse.Namespace) -> int:
     seed = settings.split_seed if args.seed is None else args.seed
     real = read_harmonized(args.input, role="cohort")
     train, holdout = split_cohort(real, holdout_fraction=fraction, seed=seed)
-    write_parquet_atomic(train, train_path)
-    write_parquet_atomic(holdout, holdout_path)
+    with all_or_nothing() as keep:
+        keep(write_parquet_atomic(train, train_path))
+        keep(write_parquet_atomic(holdout, holdout_path))
     print(f"{train.height} training -> {train_path}; {holdout.height} holdout -> {holdout_path} "
           f"(holdout fraction {fraction}, seed {seed}, stratified by the event)")  # fmt: skip
     return 0

@@ -21,7 +21,7 @@ from pipeline.errors import OncoBenchError
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     from pipeline.harmonized import read_harmonized
-    from pipeline.io import write_parquet_atomic
+    from pipeline.io import all_or_nothing, write_parquet_atomic
     from pipeline.release.power import plan_power
     from pipeline.release.settings import load_release_settings
     from pipeline.rules import load_rules
@@ -49,9 +49,10 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
             progress=advance,
         )
     result = sample_cohort(model, args.rows or plan.rows, seed=args.seed, rules=rules, conditions=conditions)
-    write_parquet_atomic(result.frame, args.out)
-    if args.save_model:
-        save_model(model, args.save_model)
+    with all_or_nothing() as keep:
+        keep(write_parquet_atomic(result.frame, args.out))
+        if args.save_model:
+            keep(save_model(model, args.save_model))
     print(
         f"{args.synthesizer}: fitted on {real.height} rows in {model.report.fit_seconds:.1f}s; "
         f"sampled {result.frame.height} rows ({result.sample.n_repaired_rows} repaired, "

@@ -115,3 +115,26 @@ def test_a_csv_round_trip_of_a_cohort_is_accepted(workdir: Path, tmp_path: Path)
     assert main(["synthesize", str(workdir / "colon.csv"), "--profile", "fast", "--rows", "10", "--out", str(out)]) == 0
     got, want = pl.read_parquet(out).schema, pl.read_parquet(workdir / "s.parquet").schema
     assert {c: got[c] for c in want if c in CORE_BY_NAME} == {c: t for c, t in want.items() if c in CORE_BY_NAME}
+
+
+def test_a_full_disk_on_the_second_output_is_one_line_and_leaves_no_first(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`split` writes train.parquet, then fails on holdout.parquet (the disk is full): exit 2, one
+    line naming holdout.parquet, and train.parquet removed with it."""
+    import shutil
+
+    write, free = pl.DataFrame.write_parquet, shutil.disk_usage(tmp_path)
+
+    def fills_the_disk(frame: pl.DataFrame, file, *args, **kwargs):
+        if ".holdout.parquet." in str(file):
+            raise pl.exceptions.ComputeError("parquet: Invalid thrift: transport error")
+        return write(frame, file, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", fills_the_disk)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: free._replace(free=0))
+    parts = tmp_path / "parts"
+    code, err = _run(["split", str(workdir / "colon.parquet"), "--out-dir", str(parts)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "No space left on device" in err and str(parts / "holdout.parquet") in err
+    assert list(parts.iterdir()) == []

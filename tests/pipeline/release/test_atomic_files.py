@@ -52,3 +52,40 @@ def test_an_old_temporary_file_without_a_pid_is_removed_a_fresh_one_kept(tmp_pat
 def test_written_files_are_readable_by_everyone(tmp_path: Path) -> None:
     path = write_parquet_atomic(pl.DataFrame({"x": [1]}), tmp_path / "x.parquet")
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_a_writer_failing_on_a_full_disk_is_an_os_error_naming_the_path(tmp_path: Path, monkeypatch) -> None:
+    """polars reports a full disk as "Invalid thrift: transport error"; the CLI turns an OSError into exit 2."""
+    import errno
+    import shutil
+
+    import pytest
+
+    def thrift_error(temporary: str) -> None:
+        Path(temporary).write_bytes(b"PAR1")
+        raise pl.exceptions.ComputeError("parquet: Invalid thrift: transport error")
+
+    target = tmp_path / "cohort.parquet"
+    with pytest.raises(OSError) as raised:
+        write_atomic(target, thrift_error)
+    assert raised.value.errno == errno.EIO and raised.value.filename == str(target)
+    assert "Invalid thrift" in raised.value.strerror
+    free = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: free._replace(free=0))
+    with pytest.raises(OSError) as raised:
+        write_atomic(target, thrift_error)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(target)
+    assert sorted(tmp_path.iterdir()) == []  # no temporary file, no target
+
+
+def test_a_failed_write_names_the_target(tmp_path: Path) -> None:
+    import errno
+
+    import pytest
+
+    def no_space(temporary: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")  # what write() raises: no file name
+
+    with pytest.raises(OSError) as raised:
+        write_atomic(tmp_path / "colon.model", no_space)
+    assert raised.value.filename == str(tmp_path / "colon.model") and raised.value.errno == errno.ENOSPC
