@@ -9,6 +9,7 @@ garbage, another program's) is a :class:`WarehouseError` naming it, never a raw 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,10 +33,16 @@ class Warehouse:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS)
+        self._open = threading.local()  # this thread's connection inside transaction(), if any
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An exclusive connection, held only for the duration of the block."""
+        """An exclusive connection, held only for the duration of the block (inside
+        :meth:`transaction`, that transaction's connection)."""
+        active = getattr(self._open, "connection", None)
+        if active is not None:
+            yield active
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             try:
@@ -51,6 +58,25 @@ class Warehouse:
             finally:
                 connection.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction: every write in the block through this warehouse (rows of several tables,
+        an audit entry) lands, or none does. Nested, it joins the outer transaction."""
+        with self.connect() as con:
+            if getattr(self._open, "connection", None) is not None:
+                yield con
+                return
+            con.execute("BEGIN TRANSACTION")
+            self._open.connection = con
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                self._open.connection = None
+
     def replace_rows(
         self, table: str, frame: pl.DataFrame, key: Mapping[str, str], *, add_columns: bool = False
     ) -> int:
@@ -61,19 +87,14 @@ class Warehouse:
         rows = _plain_types(frame.with_columns(pl.lit(v).alias(k) for k, v in key.items()))
         rows = rows.select([*key, *(c for c in rows.columns if c not in key)])
         where = " AND ".join(f'"{k}" = ?' for k in key)
-        with self.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.register("incoming", rows)
-                con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM incoming LIMIT 0')
-                if add_columns:
-                    _add_missing_columns(con, table)
-                con.execute(f'DELETE FROM "{table}" WHERE {where}', list(key.values()))
-                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
+        with self.transaction() as con:
+            con.register("incoming", rows)
+            con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM incoming LIMIT 0')
+            if add_columns:
+                _add_missing_columns(con, table)
+            con.execute(f'DELETE FROM "{table}" WHERE {where}', list(key.values()))
+            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+            con.unregister("incoming")
         return rows.height
 
     def query(self, sql: str, params: list[object] | None = None) -> pl.DataFrame:

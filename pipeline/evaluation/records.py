@@ -87,13 +87,21 @@ def record_evaluation(store: Warehouse, evaluation: Evaluation) -> dict[str, Any
     result = evaluation.result
     key = {"release": result["release"], "model": result["model"]["name"], "task": result["task"]}
     frame = evaluation_frame(evaluation)
-    store.replace_rows(TABLE, frame, key, add_columns=True)
-    run = f"evaluation:{key['release']}:{key['task']}:{key['model']}"
-    record_emissions(store, evaluation.emissions, run_id=run, stage="evaluation", asset=key["model"],
-                     partition=f"{key['release']}:{key['task']}")  # fmt: skip
+    with store.transaction():  # the rows, their energy and their audit entry land together or not at all
+        store.replace_rows(TABLE, frame, key, add_columns=True)
+        run = f"evaluation:{key['release']}:{key['task']}:{key['model']}"
+        record_emissions(store, evaluation.emissions, run_id=run, stage="evaluation", asset=key["model"],
+                         partition=f"{key['release']}:{key['task']}")  # fmt: skip
+        return audit.append(store, "evaluation", f"{key['release']}:{key['task']}:{key['model']}",
+                            _payload(key, evaluation, frame))  # fmt: skip
+
+
+def _payload(key: dict[str, str], evaluation: Evaluation, frame: pl.DataFrame) -> dict[str, Any]:
+    """The audit entry's payload: what was scored, on which release, by which model and config."""
+    result = evaluation.result
     kept = ("metric", "value", "ci_low", "ci_high", "n", "max_flip_attribute", "max_flip_rate", "max_flip_ci_low",
             "max_flip_ci_high")  # fmt: skip
-    payload = {
+    return {
         **key,
         "manifest_sha256": evaluation.manifest_sha256,
         "fingerprint": result["model"]["fingerprint"],
@@ -101,7 +109,6 @@ def record_evaluation(store: Warehouse, evaluation: Evaluation) -> dict[str, Any
         "emissions": evaluation.emissions.as_dict(),
         "scores": {row["cohort"]: {k: row[k] for k in kept} for row in frame.iter_rows(named=True)},
     }
-    return audit.append(store, "evaluation", f"{key['release']}:{key['task']}:{key['model']}", payload)
 
 
 def leaderboard(store: Warehouse, release: str | None = None, task: str | None = None) -> pl.DataFrame:

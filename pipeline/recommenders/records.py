@@ -76,20 +76,26 @@ def record_recommender_evaluation(store: Warehouse, evaluation: RecommenderEvalu
     result = evaluation.result
     key = {"release": result["release"], "recommender": result["recommender"]["name"]}
     frame = pl.DataFrame(_rows(evaluation, datetime.now(UTC).isoformat(timespec="seconds")), schema_overrides=SCHEMA)
-    store.replace_rows(TABLE, frame, key, add_columns=True)
-    AnswerCache(store).save(evaluation.fingerprint, evaluation.new_answers)
+    AnswerCache(store).save(evaluation.fingerprint, evaluation.new_answers)  # answers are kept even if the rest fails
     subject = f"recommender:{key['release']}:{key['recommender']}"
-    record_emissions(store, evaluation.emissions, run_id=subject, stage="evaluation", asset=key["recommender"],
-                     partition=key["release"])  # fmt: skip
+    with store.transaction():  # the rows, their energy and their audit entry land together or not at all
+        store.replace_rows(TABLE, frame, key, add_columns=True)
+        record_emissions(store, evaluation.emissions, run_id=subject, stage="evaluation", asset=key["recommender"],
+                         partition=key["release"])  # fmt: skip
+        return audit.append(store, "evaluation", subject, _payload(key, evaluation, frame))
+
+
+def _payload(key: dict[str, str], evaluation: RecommenderEvaluation, frame: pl.DataFrame) -> dict[str, Any]:
+    """The audit entry's payload: what was scored, on which release, by which recommender and config."""
+    result = evaluation.result
     kept = ("concordance", "ci_low", "ci_high", "actionable", "contraindicated_test", "contraindicated_stress",
             "max_flip_attribute", "max_flip_rate", "max_flip_ci_low", "max_flip_ci_high")  # fmt: skip
-    payload = {
+    return {
         **key, "manifest_sha256": evaluation.manifest_sha256, "fingerprint": evaluation.fingerprint,
         "guidelines": result["guidelines"], "config_version": evaluation.config_version,
         "emissions": evaluation.emissions.as_dict(),
         "scores": {row["cohort"]: {k: row[k] for k in kept} for row in frame.iter_rows(named=True)},
     }  # fmt: skip
-    return audit.append(store, "evaluation", subject, payload)
 
 
 def recommender_leaderboard(store: Warehouse, release: str | None = None) -> pl.DataFrame:

@@ -58,3 +58,25 @@ def test_a_corrupt_warehouse_is_a_clear_error_naming_the_file(tmp_path: Path, da
         assert main([*command, "--warehouse", str(path)]) == 2
         err = capsys.readouterr().err
         assert f"{path} is not a readable DuckDB database" in err and "Traceback" not in err
+
+
+def test_rows_and_their_audit_entry_land_together_or_not_at_all(tmp_path) -> None:
+    """What `evaluate` records (rows, energy, audit entry) is one transaction: a failure between the
+    rows and the audit entry leaves neither; nested writes join it; afterwards both land."""
+    import pytest
+
+    from pipeline import audit
+    from pipeline.warehouse import Warehouse
+
+    store = Warehouse(tmp_path / "w.duckdb")
+    frame = pl.DataFrame({"score": [0.7]})
+    with pytest.raises(RuntimeError, match="killed"), store.transaction():
+        store.replace_rows("evaluations", frame, {"model": "m"})
+        audit.append(store, "evaluation", "0.1.0:task:m", {"score": 0.7})
+        raise RuntimeError("killed after the rows and the audit entry, before the commit")
+    assert store.tables() == []  # not even the tables
+    with store.transaction():
+        store.replace_rows("evaluations", frame, {"model": "m"})
+        audit.append(store, "evaluation", "0.1.0:task:m", {"score": 0.7})
+    assert store.query("SELECT count(*) AS n FROM evaluations")["n"][0] == 1
+    assert audit.read_log(store).height == 1 and audit.verify_chain(store) == []
