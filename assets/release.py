@@ -8,6 +8,7 @@ import polars as pl
 
 from assets.energy import measured
 from assets.ingestion import harmonized_cohort
+from assets.journeys import synthetic_journeys
 from assets.metadata import table
 from assets.resources import (
     BY_PARTITION,
@@ -51,6 +52,7 @@ def _every_partition(asset: dg.AssetsDefinition) -> dg.AssetIn:
         "synthetic": _every_partition(synthetic_cohort),
         "metrics": _every_partition(validation_metrics),
         "stress": _every_partition(stress_suite),
+        "lines": _every_partition(synthetic_journeys),
     },
 )
 @measured
@@ -67,8 +69,10 @@ def benchmark_release(
     synthetic: Mapping[str, pl.DataFrame],
     metrics: Mapping[str, pl.DataFrame],
     stress: Mapping[str, pl.DataFrame],
+    lines: Mapping[str, pl.DataFrame],
 ) -> dg.Output[dict[str, str]]:
-    """Writes data/releases/VERSION/ once (train/test splits, stress suites, metrics, manifest,
+    """Writes data/releases/VERSION/ once (train/test splits, synthetic lines of therapy where a cohort
+    has timelines, stress suites, metrics, manifest,
     datasheet, audit log) for every cohort whose synthetic cohort passed all gates, records it in DuckDB
     and the audit log, and tracks and pushes it with DVC, as one journaled commit: a rerun after a
     crash completes the missing steps; a complete release is left as it is. Its value is the release
@@ -78,7 +82,7 @@ def benchmark_release(
     synthesizer = config.synthesizer or settings.synthesizer
     candidates = release_candidates(
         registry.load().entries, synthesizer,
-        harmonized=harmonized, models=models, synthetic=synthetic, metrics=metrics, stress=stress,
+        harmonized=harmonized, models=models, synthetic=synthetic, metrics=metrics, stress=stress, lines=lines,
     )  # fmt: skip
     store = warehouse.get()
     report = publish_release(

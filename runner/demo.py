@@ -39,7 +39,7 @@ def _say(outcome: RunOutcome) -> None:
     print(f"[{status}] {stage} {where} in {outcome.seconds:.1f}s (run {outcome.run_id[:8]}{checks})", flush=True)
 
 
-LINEAGE = ("ingestion", "synthesis", "validation", "stress")  # the asset groups before the release
+LINEAGE = ("ingestion", "synthesis", "journeys", "validation", "stress")  # the asset groups before the release
 
 
 def run_graph(

@@ -28,6 +28,7 @@ LINEAGE = {
         "synthetic_cohort",
         "validation_metrics",
         "stress_suite",
+        "synthetic_journeys",
     },
 }
 

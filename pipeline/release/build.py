@@ -46,6 +46,7 @@ class CohortCandidate:
     parameters: dict[str, Any] = field(default_factory=dict)
     seeds: dict[str, int] = field(default_factory=dict)
     description: str = ""
+    lines: pl.DataFrame | None = None  # synthetic lines of therapy (pipeline.journeys), when the cohort has timelines
 
 
 def release_candidates(
@@ -57,8 +58,10 @@ def release_candidates(
     synthetic: Mapping[str, pl.DataFrame],
     metrics: Mapping[str, pl.DataFrame],
     stress: Mapping[str, pl.DataFrame],
+    lines: Mapping[str, pl.DataFrame] | None = None,
 ) -> list[CohortCandidate]:
-    """One candidate per registry entry from stored partitions (``cohort`` and ``cohort|synthesizer`` keys)."""
+    """One candidate per registry entry from stored partitions (``cohort`` and ``cohort|synthesizer``
+    keys); ``lines``, the synthetic journeys, where they were materialized."""
     candidates = []
     for entry in entries:
         key = f"{entry.name}|{synthesizer}"
@@ -74,6 +77,7 @@ def release_candidates(
                 parameters=model.report.params if model is not None else {},
                 seeds={"training": model.report.seed} if model is not None else {},
                 description=entry.description,
+                lines=(lines or {}).get(key),
             )
         )
     return candidates
@@ -176,6 +180,15 @@ def build_release(
 PLOTS = "plots"
 
 
+def journey_parts(lines: pl.DataFrame | None, train: pl.DataFrame, test: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The synthetic lines of therapy split with their patients (``lines_train``, ``lines_test``), so a
+    model trained on the train split never sees a test patient's journey; none without journeys."""
+    if lines is None or lines.is_empty():
+        return {}
+    return {f"lines_{name}": lines.filter(pl.col("patient_id").is_in(part["patient_id"].implode()))
+            for name, part in (("train", train), ("test", test))}  # fmt: skip
+
+
 def release_plots(metrics: pl.DataFrame) -> dict[str, bytes]:
     """The datasheet's figures of one cohort, by name; aggregates of the metric table only, so they
     reveal nothing about a real patient that the shipped metrics do not."""
@@ -206,7 +219,8 @@ def _write_contents(
         tasks = task_declarations(train, test, options.tasks)  # each with its events in train and test
         folder = directory / "cohorts" / c.cohort
         rows = {}
-        for name, frame in (("train", train), ("test", test), ("stress_suite", c.stress_suite)):
+        parts = {"train": train, "test": test, "stress_suite": c.stress_suite, **journey_parts(c.lines, train, test)}
+        for name, frame in parts.items():
             written(write_parquet_atomic(frame, folder / f"{name}.parquet"))
             rows[name] = frame.height
         for name, image in release_plots(c.metrics).items():  # drawn from the metrics: no real patient in them

@@ -10,6 +10,7 @@ import dagster as dg
 import yaml
 
 from assets.ingestion import cohort_split, harmonized_cohort
+from assets.journeys import synthetic_journeys
 from assets.release import benchmark_release
 from assets.resources import CohortRegistryResource, ReleaseStoreResource
 from assets.stress import stress_suite
@@ -48,7 +49,8 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     ).success  # fmt: skip
     upstream = [
         a.to_source_asset()
-        for a in (harmonized_cohort, synthesizer_model, synthetic_cohort, validation_metrics, stress_suite)
+        for a in (harmonized_cohort, synthesizer_model, synthetic_cohort, validation_metrics, stress_suite,
+                  synthetic_journeys)
     ]
     result = dg.materialize(
         [*upstream, benchmark_release],

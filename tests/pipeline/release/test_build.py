@@ -114,3 +114,33 @@ def test_a_killed_release_leaves_no_version_directory(tmp_path: Path, colon_rows
     # the next attempt removes the leftover and succeeds
     assert verify_release(build_release(tmp_path, [candidate(colon_rows, "good")], _options())) == []
     assert not any(p.name.startswith(PARTIAL_PREFIX) for p in tmp_path.iterdir())
+
+
+def test_journeys_are_released_split_with_their_patients(tmp_path: Path, colon_rows) -> None:
+    """A cohort with timelines ships its synthetic lines of therapy beside the patients, each line in
+    the split of its patient; a cohort without them ships no line files."""
+    import dataclasses
+
+    from pipeline.journeys.schema import LINE_SCHEMA
+
+    patients = colon_rows["patient_id"].to_list()
+    lines = pl.DataFrame(
+        {"patient_id": [p for p in patients for _ in range(2)], "cohort": "good", "line": [1, 2] * len(patients),
+         "regimen": "CAPECITABINE", "regimen_class": "chemotherapy", "start_day": [0, 200] * len(patients),
+         "end_day": [150, 300] * len(patients), "time_to_next_treatment": [200, None] * len(patients),
+         "ended_by": ["next_line", "censored"] * len(patients), "rule_set": "default@1"},
+        schema=LINE_SCHEMA,
+    )  # fmt: skip
+    with_journeys = dataclasses.replace(candidate(colon_rows, "good"), lines=lines)
+    path = build_release(tmp_path, [with_journeys, candidate(colon_rows, "plain")], _options())
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["cohorts"]["good"]["rows"] == {"train": 160, "test": 40, "stress_suite": 20, "lines_train": 320,
+                                                   "lines_test": 80}  # fmt: skip
+    folder = path / "cohorts" / "good"
+    for split in ("train", "test"):
+        ids = set(pl.read_parquet(folder / f"{split}.parquet")["patient_id"])
+        released = pl.read_parquet(folder / f"lines_{split}.parquet")
+        assert set(released["patient_id"]) == ids and released.schema == pl.Schema(LINE_SCHEMA)
+    assert not list((path / "cohorts" / "plain").glob("lines_*"))
+    assert "cohorts/good/lines_test.parquet" in (path / "datasheet.md").read_text()
+    assert verify_release(path) == []
