@@ -49,8 +49,14 @@ def test_release_of_colon_is_written_recorded_audited_and_verifies(colon_split: 
     ).success  # fmt: skip
     upstream = [
         a.to_source_asset()
-        for a in (harmonized_cohort, synthesizer_model, synthetic_cohort, validation_metrics, stress_suite,
-                  synthetic_journeys)
+        for a in (
+            harmonized_cohort,
+            synthesizer_model,
+            synthetic_cohort,
+            validation_metrics,
+            stress_suite,
+            synthetic_journeys,
+        )
     ]
     result = dg.materialize(
         [*upstream, benchmark_release],
