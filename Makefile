@@ -24,7 +24,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
 # The project's Dagster instance: runs queue and the daemon starts ONCOBENCH_CONCURRENT_RUNS at a time.
 $(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
-	cp config/dagster.yaml $@
+	sed -E 's/^( +max_concurrent_runs:).*/\1 $(ONCOBENCH_CONCURRENT_RUNS)/' config/dagster.yaml > $@
 
 setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 

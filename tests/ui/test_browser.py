@@ -11,7 +11,6 @@ partition with the run succeeded, and a plot.
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -113,7 +112,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("ui")
     home = tmp / "dagster_home"
     home.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    instance = (PROJECT_ROOT / "config" / "dagster.yaml").read_text()  # one run at a time, as `make setup` writes it
+    (home / "dagster.yaml").write_text(instance.replace("max_concurrent_runs: 2", "max_concurrent_runs: 1"))
     environment = {
         "DAGSTER_HOME": str(home),
         "ONCOBENCH_DATA_DIR": str(tmp / "data"),
