@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.cli import cohorts, evaluation, journeys, releases, synthesis
+from pipeline.cli import cohorts, evaluation, journeys, releases, review, synthesis
 from pipeline.errors import OncoBenchError
 from pipeline.settings import Settings
 from pipeline.threads import configured_threads, limit_threads
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="cohort registry YAML (default: config/cohorts.yaml)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (cohorts, synthesis, journeys, releases, evaluation):
+    for group in (cohorts, synthesis, journeys, releases, evaluation, review):
         group.register(commands)
     return parser
 
