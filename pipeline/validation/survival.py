@@ -214,14 +214,19 @@ def _design(
     return pd.DataFrame(data).dropna()
 
 
-def _fit_cox(design: pd.DataFrame) -> pd.DataFrame | None:
+def _cox_summary(design: pd.DataFrame, columns: list[str], penalizer: float = 0.01) -> pd.DataFrame | None:
+    """``columns`` of lifelines' Cox summary of ``design`` (T, E and covariates); None when it does not converge."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            summary = CoxPHFitter(penalizer=0.01).fit(design, "T", "E").summary
+            summary = CoxPHFitter(penalizer=penalizer).fit(design, "T", "E").summary
         except Exception:  # lifelines raises several types when a fit does not converge
             return None
-    return summary[["exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%"]]
+    return summary[columns]
+
+
+def _fit_cox(design: pd.DataFrame) -> pd.DataFrame | None:
+    return _cox_summary(design, ["exp(coef)", "exp(coef) lower 95%", "exp(coef) upper 95%"])
 
 
 def cox_covariates(real: pl.DataFrame, kinds: ColumnKinds) -> tuple[list[str], dict[str, list[str]]]:
@@ -273,13 +278,7 @@ def _arm_log_hazards(frame: pl.DataFrame, levels: list[str]) -> pd.DataFrame | N
          "E": frame[SURVIVAL_EVENT].cast(pl.Float64).to_numpy()}
         | {level: (arms == level).astype(float) for level in levels[1:]}
     ).dropna()  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            summary = CoxPHFitter(penalizer=0.001).fit(design, "T", "E").summary
-        except Exception:  # lifelines raises several types when a fit does not converge
-            return None
-    return summary[["coef", "se(coef)"]]
+    return _cox_summary(design, ["coef", "se(coef)"], penalizer=0.001)
 
 
 def treatment_effect_metrics(real: pl.DataFrame, synthetic: pl.DataFrame, kinds: ColumnKinds) -> list[Metric]:
