@@ -198,6 +198,13 @@ def findings(
             candidates = [Candidate("test split: actionable patients", c["value"], c["ci_low"], c["ci_high"],
                                     c["cases"])] if c["n"] else []  # fmt: skip
             judged.append(judge_rule(rule, candidates, max_cases))
+        elif rule.score == "simulation.regret":
+            if "regret" not in block:  # a release without journeys: nothing to simulate, no finding
+                continue
+            r = block["regret"]
+            candidates = [Candidate("test split: actionable patients", r["value"], r["ci_low"], r["ci_high"])
+                          ] if r["value"] is not None else []  # fmt: skip
+            judged.append(judge_rule(rule, candidates, max_cases))
         elif rule.score == "recommendations.contraindicated":
             candidates = [Candidate(split, float(b["patients"]), cases=b["cases"])
                           for split, b in block["contraindicated"].items() if b["of"]]  # fmt: skip

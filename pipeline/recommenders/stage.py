@@ -23,6 +23,7 @@ from pipeline.recommenders.cache import AnswerCache, item_key
 from pipeline.recommenders.config import RecommenderConfig, load_recommender_config
 from pipeline.recommenders.guidelines_file import load_guidelines
 from pipeline.recommenders.interface import items as request_items
+from pipeline.recommenders.regret import regret_block
 from pipeline.recommenders.steps import steps_block
 from pipeline.recommenders.truth import GuidelineTable
 from pipeline.release.tasks import protected_attributes
@@ -81,11 +82,14 @@ def score_cohort(
     table: GuidelineTable,
     config: RecommenderConfig,
     lines: pl.DataFrame | None = None,
+    train_lines: pl.DataFrame | None = None,
     options: CallOptions | None = None,
     cache: AnswerCache | None = None,
     where: str = "",
 ) -> tuple[dict[str, Any], Answers]:
-    """One cohort's block (see :mod:`pipeline.recommenders.metrics`) and the answers behind it."""
+    """One cohort's block (see :mod:`pipeline.recommenders.metrics`) and the answers behind it; with the
+    release's training journeys (``train_lines``, lines of the patients of ``reference``), the regret of the
+    test recommendations by inverse simulation."""
     s = config.settings
     test_items, stress_items = request_items(test, lines), request_items(stress, lines)
     unique, position = _unique(test_items + stress_items)
@@ -116,11 +120,21 @@ def score_cohort(
         "subgroups": metrics.subgroups_block(test, reference, test_appraisals, protected, s.min_group_rows),
         "timing": _timing(answers),
     }
+    if train_lines is not None and not train_lines.is_empty():
+        classes = [r.therapy_class for r in test_recs]
+        block["regret"] = regret_block(table, reference, train_lines, test_items, classes, seed=s.seed)
     steps = steps_block(table, test_items, test_recs, s.max_cases)
     if steps is not None:  # a multi-step recommender (an agent) reported its steps
         block["steps"] = steps
     block["findings"] = metrics.findings(config.findings, block, cases, s.max_cases)
     return block, answers
+
+
+def release_lines(directory: Path, cohort: str) -> dict[str, pl.DataFrame]:
+    """A released cohort's synthetic lines of therapy by split (``train``, ``test``); empty without journeys."""
+    folder = Path(directory) / "cohorts" / cohort
+    return {split: pl.read_parquet(folder / f"lines_{split}.parquet") for split in ("train", "test")
+            if (folder / f"lines_{split}.parquet").is_file()}  # fmt: skip
 
 
 def evaluate_recommender_release(
@@ -153,9 +167,12 @@ def evaluate_recommender_release(
         for cohort in released:
             say(f"{cohort.name}: recommendations of {loaded.name}")
             protected = list(cohort.entry.get("protected") or protected_attributes(cohort.stress, cohort.train))
+            journeys = release_lines(directory, cohort.name)  # the release's synthetic journeys, when it has them
+            history = lines if lines is not None else journeys.get("test")
             blocks[cohort.name], answers = score_cohort(
-                loaded, cohort.test, cohort.stress, cohort.train, protected, table=table, config=config, lines=lines,
-                options=options, cache=cache, where=f" of cohort {cohort.name}",
+                loaded, cohort.test, cohort.stress, cohort.train, protected, table=table, config=config,
+                lines=history, train_lines=journeys.get("train"), options=options, cache=cache,
+                where=f" of cohort {cohort.name}",
             )  # fmt: skip
             new += answers.new
     asked = sum(b["timing"]["recommendations"] for b in blocks.values())
