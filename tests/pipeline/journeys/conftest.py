@@ -27,7 +27,8 @@ class SplitStudy:
 
 
 @functools.cache
-def _split(folder: Path) -> SplitStudy:
+def split_study(folder: Path) -> SplitStudy:
+    """A study folder's patients split 50/25/25 (train / holdout / unseen) and their lines, read once."""
     entry = resolve_source(str(folder), registry=None)
     patients, _ = ingest(entry)
     _, lines, _ = ingest_journeys(entry, patients)
@@ -39,4 +40,4 @@ def _split(folder: Path) -> SplitStudy:
 @pytest.fixture
 def ov(shared_study) -> SplitStudy:
     """tcga_biotab_ov split 50/25/25 (train / holdout / unseen), read once per session."""
-    return _split(shared_study("tcga_biotab_ov"))
+    return split_study(shared_study("tcga_biotab_ov"))

@@ -7,10 +7,11 @@ import dataclasses
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from pipeline.recommenders.stage import evaluate_recommender_release
 from pipeline.release.build import ReleaseOptions, build_release
-from tests.pipeline.journeys.conftest import SplitStudy, ov  # noqa: F401 (a fixture)
+from tests.pipeline.journeys.conftest import SplitStudy, split_study
 from tests.pipeline.release.conftest import candidate
 
 
@@ -19,6 +20,11 @@ def _release(tmp_path: Path, study: SplitStudy, with_lines: bool) -> Path:
     released = dataclasses.replace(candidate(patients, "ov"), lines=study.lines if with_lines else None)
     options = ReleaseOptions("1.0.0", validation_config_version="1.0.0", created_at="2026-01-01T00:00:00+00:00")
     return build_release(tmp_path / ("with" if with_lines else "without"), [released], options)
+
+
+@pytest.fixture
+def ov(shared_study) -> SplitStudy:
+    return split_study(shared_study("tcga_biotab_ov"))
 
 
 def test_regret_is_judged_on_a_release_with_journeys_and_absent_without(ov: SplitStudy, tmp_path: Path) -> None:
