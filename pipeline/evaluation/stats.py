@@ -273,14 +273,23 @@ def integrated_brier(
     g: Callable[[np.ndarray], np.ndarray],
 ) -> float:  # fmt: skip
     """IPCW integrated Brier score of survival curves ``survival`` (rows x ``grid``) (Graf et al. 1999)."""
+    return float(brier_contributions(time, event, survival, grid, g).mean())
+
+
+def brier_contributions(
+    time: np.ndarray, event: np.ndarray, survival: np.ndarray, grid: np.ndarray,
+    g: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:  # fmt: skip
+    """Each row's share of the IPCW integrated Brier score: the score of any set of rows is the mean of
+    theirs (the integral over the grid is linear), so a group's bootstrap resamples cost a mean each."""
     died_before = (time[:, None] <= grid[None, :]) & (event[:, None] == 1)
     alive_after = time[:, None] > grid[None, :]
     weight_died = 1.0 / g(time)[:, None]
     weight_alive = 1.0 / g(grid)[None, :]
-    scores = (survival**2 * died_before * weight_died + (1 - survival) ** 2 * alive_after * weight_alive).mean(axis=0)
+    terms = survival**2 * died_before * weight_died + (1 - survival) ** 2 * alive_after * weight_alive
     if grid.size == 1:
-        return float(scores[0])
-    return float(trapezoid(scores, grid) / (grid[-1] - grid[0]))
+        return terms[:, 0]
+    return trapezoid(terms, grid, axis=1) / (grid[-1] - grid[0])
 
 
 def js_divergence_pairs(base: np.ndarray, twin: np.ndarray) -> float:

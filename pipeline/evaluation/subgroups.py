@@ -36,8 +36,9 @@ def _metrics(task: Task, scored: Scored, grid: np.ndarray | None, g: Any) -> dic
     if task.kind == SURVIVAL:
         curves = scored.survival.survival(p, grid) if scored.survival is not None else None
         metrics = {"c_index": lambda i: stats.harrell_c(time[i], y[i], p[i])}
-        if curves is not None:
-            metrics["integrated_brier_score"] = lambda i: stats.integrated_brier(time[i], y[i], curves[i], grid, g)
+        if curves is not None:  # every row's share once; a group's score (and each resample's) is their mean
+            shares = stats.brier_contributions(time, y, curves, grid, g)
+            metrics["integrated_brier_score"] = lambda i: float(shares[i].mean())
         return metrics
     if task.kind == MULTICLASS:
         return {

@@ -78,3 +78,19 @@ def test_js_divergence_is_zero_for_equal_predictions_and_one_for_opposite_certai
     p = RNG.random(50)
     assert stats.js_divergence_pairs(p, p) == pytest.approx(0.0, abs=1e-12)
     assert stats.js_divergence_pairs(np.zeros(5), np.ones(5)) == pytest.approx(1.0)
+
+
+def test_a_groups_integrated_brier_score_is_the_mean_of_its_rows_shares() -> None:
+    """What lets a subgroup's bootstrap of the IBS cost a mean per resample: the same value as the full formula."""
+    import numpy as np
+
+    from pipeline.evaluation import stats
+
+    rng = np.random.default_rng(0)
+    time, event = rng.exponential(20, 400), (rng.random(400) < 0.6).astype(int)
+    grid, g = stats.brier_grid(time), stats.censoring_survival(time, event)
+    curves = np.exp(-np.outer(rng.random(400) + 0.2, grid) / 20)
+    shares = stats.brier_contributions(time, event, curves, grid, g)
+    for rows in (np.arange(400), rng.choice(400, 150), np.flatnonzero(event == 1)):
+        expected = stats.integrated_brier(time[rows], event[rows], curves[rows], grid, g)
+        assert abs(shares[rows].mean() - expected) < 1e-12
