@@ -61,6 +61,8 @@ def bootstrap(
     rng = np.random.default_rng(seed)
     if metric is harrell_c and n <= HARRELL_BLOCKS_MAX:  # every resample at once, the same draws
         draws = _harrell_resamples(*arrays, [rng.integers(0, n, size=n) for _ in range(reps)])
+    elif metric is auc:
+        draws = _auc_resamples(*arrays, [rng.integers(0, n, size=n) for _ in range(reps)])
     else:
         draws = []
         for _ in range(reps):
@@ -91,6 +93,25 @@ def _harrell_resamples(time: np.ndarray, event: np.ndarray, risk: np.ndarray, dr
     deaths = weights[:, died]
     pairs, right = ((deaths @ comparable) * weights).sum(axis=1), ((deaths @ credit) * weights).sum(axis=1)
     return [float(h / p) for h, p in zip(right, pairs, strict=True) if p > 0]
+
+
+def _auc_resamples(y: np.ndarray, p: np.ndarray, draws: list[np.ndarray]) -> list[float]:
+    """The AUC of each resample (rows ``draws``) at once, as :func:`auc` gives it: the Mann-Whitney count
+    with each row weighted by its copies (ties count a half), over the predictions sorted once; resamples
+    with one class only are left out, as :func:`bootstrap` leaves out those that raise."""
+    y, p = np.asarray(y), np.asarray(p, dtype=float)
+    if not draws or np.isnan(p).any():
+        return []
+    order = np.argsort(p, kind="mergesort")
+    starts = np.flatnonzero(np.r_[True, np.diff(p[order]) != 0])  # the first position of each tied value
+    weights = np.stack([np.bincount(index, minlength=len(y)) for index in draws])[:, order].astype(float)
+    positive = y[order] == 1
+    pos = np.add.reduceat(weights * positive, starts, axis=1)
+    neg = np.add.reduceat(weights * ~positive, starts, axis=1)
+    below = np.cumsum(neg, axis=1) - neg  # negatives with a strictly lower prediction
+    pairs = pos.sum(axis=1) * neg.sum(axis=1)
+    wins = (pos * (below + 0.5 * neg)).sum(axis=1)
+    return [float(w / n) for w, n in zip(wins, pairs, strict=True) if n > 0]
 
 
 def _safe(metric: Callable[..., float], arrays: tuple[np.ndarray, ...]) -> float | None:

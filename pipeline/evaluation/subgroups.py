@@ -133,6 +133,9 @@ def subgroup_scores(
                 if judged and metric_name == "c_index":  # the same resamples, every one at once
                     arrays = (scored.time[members], scored.y[members], scored.prediction[members])
                     row[metric_name] = stats.bootstrap(stats.harrell_c, arrays, reps, seed)
+                elif judged and metric_name == "auc" and task.kind == BINARY:  # likewise
+                    arrays = (scored.y[members], scored.prediction[members])
+                    row[metric_name] = stats.bootstrap(stats.auc, arrays, reps, seed)
                 elif judged:
                     row[metric_name] = stats.bootstrap(metric, (members,), reps, seed)
                 else:

@@ -94,3 +94,17 @@ def test_a_groups_integrated_brier_score_is_the_mean_of_its_rows_shares() -> Non
     for rows in (np.arange(400), rng.choice(400, 150), np.flatnonzero(event == 1)):
         expected = stats.integrated_brier(time[rows], event[rows], curves[rows], grid, g)
         assert abs(shares[rows].mean() - expected) < 1e-12
+
+
+def test_every_auc_resample_at_once_equals_one_at_a_time() -> None:
+    """The vectorized bootstrap of the AUC gives each resample's AUC exactly (ties and copies included)."""
+    import numpy as np
+
+    from pipeline.evaluation import stats
+
+    rng = np.random.default_rng(1)
+    y, p = (rng.random(300) < 0.3).astype(int), np.round(rng.random(300), 2)  # rounded: many ties
+    draws = [rng.integers(0, 300, size=300) for _ in range(50)]
+    expected = [stats.auc(y[d], p[d]) for d in draws]
+    assert np.allclose(stats._auc_resamples(y, p, draws), expected, atol=1e-12)
+    assert stats._auc_resamples(np.zeros(5, dtype=int), p[:5], [np.arange(5)]) == []  # one class: left out
