@@ -35,6 +35,12 @@ class Warehouse:
         self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS)
         self._open = threading.local()  # this thread's connection inside transaction(), if any
 
+    def __getstate__(self) -> dict:  # picklable (a worker process opens its own connections)
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"])
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """An exclusive connection, held only for the duration of the block (inside

@@ -28,6 +28,7 @@ PAGE = """<!doctype html>
 <script>
 let pair = null, reviewer = null, busy = false;
 const $ = (id) => document.getElementById(id);
+const said = (detail) => typeof detail === "string" ? detail : JSON.stringify(detail);
 function fill(card, patient) {
   const table = card.querySelector("table"), lines = card.querySelector(".lines");
   table.replaceChildren(); lines.replaceChildren();
@@ -43,7 +44,7 @@ async function load() {
   const response = await fetch("/api/pair?reviewer=" + encodeURIComponent(reviewer));
   const body = await response.json();
   if (!response.ok) {
-    $("error").textContent = body.detail; $("review").hidden = true; $("start").hidden = false; return;
+    $("error").textContent = said(body.detail); $("review").hidden = true; $("start").hidden = false; return;
   }
   pair = body; fill($("left"), body.left); fill($("right"), body.right);
   $("count").textContent = body.judged; $("total").textContent = body.judged_by_all; $("error").textContent = "";
@@ -55,7 +56,7 @@ async function judge(choice) {
   try {
     const response = await fetch("/api/judgements", {method: "POST", headers: {"Content-Type": "application/json"},
       body: JSON.stringify({reviewer, left: pair.left.id, right: pair.right.id, choice, token: pair.token})});
-    if (!response.ok) { $("error").textContent = (await response.json()).detail; return; }
+    if (!response.ok) { $("error").textContent = said((await response.json()).detail); return; }
     await load();
   } finally { busy = false; }
 }

@@ -80,3 +80,14 @@ def test_rows_and_their_audit_entry_land_together_or_not_at_all(tmp_path) -> Non
         audit.append(store, "evaluation", "0.1.0:task:m", {"score": 0.7})
     assert store.query("SELECT count(*) AS n FROM evaluations")["n"][0] == 1
     assert audit.read_log(store).height == 1 and audit.verify_chain(store) == []
+
+
+def test_a_warehouse_travels_to_another_process(tmp_path) -> None:
+    import pickle
+
+    from pipeline.warehouse import Warehouse
+
+    store = pickle.loads(pickle.dumps(Warehouse(tmp_path / "w.duckdb")))
+    store.replace_rows("t", pl.DataFrame({"x": [1]}), {"k": "a"})
+    with store.transaction():
+        assert store.query("SELECT count(*) AS n FROM t")["n"][0] == 1
