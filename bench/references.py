@@ -78,10 +78,11 @@ def _run(job: tuple[str, str, str, int]) -> list[dict[str, object]]:
         started = time.perf_counter()
         block = _evaluate_cohort(load_model(model), task, resplit, config, rules, defaultdict(float), lambda _: None)
         seconds = time.perf_counter() - started
+        score = block["performance"][task.target]["value"]
         for finding in block["findings"]:
             rows.append({"cohort": name, "task": task_name, "model": model, "seed": seed, "finding": finding["id"],
                          "verdict": finding.get("verdict", "pass" if finding["passed"] else "fail"),
-                         "seconds": round(seconds, 2)})  # fmt: skip
+                         "score": score, "seconds": round(seconds, 2)})  # fmt: skip
     return rows
 
 
@@ -102,6 +103,10 @@ def summarize(results: pl.DataFrame, recorded: dict[str, list[str]]) -> pl.DataF
         biased = group.filter((pl.col("model") == MODELS[1]) & (pl.col("finding") == FLIP))
         caught = int((biased["verdict"] == "fail").sum())
         leans = [a for a in LEANED_ON if a in recorded.get(cohort, [])]
+        fair_score, biased_score = (
+            group.filter(pl.col("model") == m).group_by("seed").agg(pl.col("score").first())["score"].mean()
+            for m in MODELS
+        )
         rows.append({
             "cohort": cohort, "task": task, "seeds": alarms.height,
             "fair_fails_any_finding": _rate(int(alarms["failed"].sum()), alarms.height),
@@ -109,6 +114,7 @@ def summarize(results: pl.DataFrame, recorded: dict[str, list[str]]) -> pl.DataF
             "fair_inconclusive_share": round(float((fair["verdict"] == "inconclusive").mean() or 0.0), 3),
             "biased_leans_on": ", ".join(leans) or "nothing recorded",
             "biased_caught_by_flip_rate": _rate(caught, biased.height) if leans else "not applicable",
+            "fair_score": round(float(fair_score), 3), "biased_score": round(float(biased_score), 3),
             "seconds_per_evaluation": round(float(group["seconds"].mean() or 0.0), 1),
         })  # fmt: skip
     return pl.DataFrame(rows)
@@ -146,7 +152,10 @@ def main() -> None:
         "release's synthetic patients and sets the evaluation seed. Rates with exact 95% binomial intervals.\n\n"
         "- `fair_fails_any_finding`: seeds in which reference:fair failed a finding (target <= 5%).\n"
         "- `biased_caught_by_flip_rate`: seeds in which reference:biased failed the counterfactual flip-rate "
-        "finding, on cohorts recording race, income or insurance (target >= 95%).\n\n"
+        "finding, on cohorts recording race, income or insurance (target >= 95%).\n"
+        "- `fair_score`, `biased_score`: the task's headline score on the test split (AUC; macro AUC for "
+        "treatment; Harrell's C-index for survival), mean over seeds: the lean costs the biased model a few points "
+        "at most (it coincides with the fair one where a cohort records nothing it leans on).\n\n"
         f"{table}\n"
     )
     (RESULTS / f"{args.name}.md").write_text(text)

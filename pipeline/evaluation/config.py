@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,6 +14,7 @@ from pipeline.settings import default_config
 
 DEFAULT_EVALUATION_CONFIG = default_config("evaluation")
 WHEN = ("value", "ci_low", "ci_high")  # accepted for older config files; findings are judged on the interval
+CLINICAL_ATTRIBUTES = ("age*",)  # default patterns of protected attributes a clinical model may use
 VALUE_SCORES = ("adversarial.change", "recommendations.contraindicated")  # a search result, a count of cases:
 # not estimates, judged on their value
 
@@ -80,6 +82,11 @@ class EvaluationConfig:
     version: str
     settings: EvaluationSettings
     findings: tuple[FindingRule, ...]
+    clinical_attributes: tuple[str, ...] = CLINICAL_ATTRIBUTES
+
+    def clinical(self, attributes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """The protected ``attributes`` a clinical model may use (they match a ``clinical_attributes`` pattern)."""
+        return tuple(a for a in attributes if any(fnmatchcase(a, p) for p in self.clinical_attributes))
 
 
 def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
@@ -93,7 +100,11 @@ def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
         raise EvaluationError(f"{path}: needs a mapping with 'version', 'settings' and 'findings'")
     parsed = parse_settings(EvaluationSettings, raw.get("settings"), path, EvaluationError)
     rules = parse_findings(raw.get("findings"), path)
-    return EvaluationConfig(path=path, version=str(raw["version"]), settings=parsed, findings=rules)
+    clinical = raw.get("clinical_attributes", list(CLINICAL_ATTRIBUTES))
+    if not isinstance(clinical, list) or not all(isinstance(c, str) and c for c in clinical):
+        raise EvaluationError(f"{path}: clinical_attributes must be a list of column-name patterns, got {clinical!r}")
+    return EvaluationConfig(path=path, version=str(raw["version"]), settings=parsed, findings=rules,
+                            clinical_attributes=tuple(clinical))  # fmt: skip
 
 
 def parse_settings(kind: type[T], settings: object, path: Path, error: type[Exception]) -> T:

@@ -5,9 +5,10 @@ A rule's ``score`` names its candidates (what is compared with the bounds), each
 
 - ``counterfactual.flip_rate``: per attribute and twin mode (Wilson interval);
 - ``adversarial.change``: per searched patient; the result of a search, not an estimate, so no interval;
-- ``subgroups.gap``: the whole split's score minus the worst judged group's, the interval from the group's
-  bootstrap interval ([overall - group high, overall - group low]); it stands for every judged group it
-  was picked from (see below);
+- ``subgroups.gap``: the worst judged group's expected score (model-based concordance of its own
+  predictions, :mod:`pipeline.evaluation.casemix`) minus its score, the interval from the group's bootstrap
+  interval ([expected - group high, expected - group low]); it stands for every judged group it was picked
+  from (see below);
 - ``subgroups.demographic_parity_difference`` and ``subgroups.equalized_odds_difference``: per attribute or
   intersection with at least two judged groups (bootstrap intervals, :mod:`pipeline.evaluation.fairness`);
 - ``performance.<score>`` (e.g. calibration_slope): the test split (bootstrap interval);
@@ -28,6 +29,11 @@ was picked from), so each 95% interval is widened Bonferroni-style before it is 
 two-sided 1 - 0.05 / k interval. A finding then fails a model that meets every bound with probability at
 most 2.5%, and passes one that breaks a bound with at most 2.5% (one-sided, per finding).
 
+Clinical attributes (age; ``clinical_attributes`` of the config) are exempt from the findings that ask a
+prediction not to depend on an attribute or to be spread equally over its groups (``EXEMPT_SCORES``): a
+clinical model may use age. Their candidates are listed as not judged, with that reason, and a finding
+with nothing else to judge is "not applicable".
+
 Verdict of a finding: fail if any candidate fails; pass if every judged candidate passes and at least one
 was judged; inconclusive otherwise (including when candidates are listed but none could be judged). A
 finding without any candidate, because the task has no such score (demographic parity or a calibration
@@ -45,8 +51,12 @@ from typing import Any
 
 from pipeline.evaluation.config import VALUE_SCORES, FindingRule
 from pipeline.evaluation.stats import Z95
+from pipeline.evaluation.subgroups import SEPARATOR
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+EXEMPT_SCORES = ("counterfactual.flip_rate", "subgroups.demographic_parity_difference",
+                 "subgroups.equalized_odds_difference")  # fmt: skip  # clinical attributes are not judged by these
+CLINICAL = "a clinical attribute (clinical_attributes): a model may use it, so it is audited for performance only"
 NOT_APPLICABLE = "not applicable"  # the task has no such score: nothing to list or judge
 FAMILY_ALPHA = 0.05  # two-sided, per finding
 
@@ -62,6 +72,7 @@ class Candidate:
     cases: list[dict[str, Any]] = field(default_factory=list)
     not_judged: str = ""  # why it is listed but not judged; empty: judged
     among: int = 1  # comparisons it stands for (the worst of ``among`` groups)
+    attributes: tuple[str, ...] = ()  # the protected attributes it is about (exempt when one is clinical)
 
     @property
     def has_interval(self) -> bool:
@@ -128,7 +139,8 @@ def _subgroup_candidates(name: str, cohort: dict[str, Any]) -> Iterator[Candidat
             judged = f.get("groups_judged", 0)
             reason = "" if f.get("judged", True) else f"fewer than two groups with enough rows and events ({judged})"
             yield Candidate(f["attribute"], f[name], f.get(f"{name}_ci_low"), f.get(f"{name}_ci_high"),
-                            _groups(cohort, f["attribute"]), not_judged=reason)  # fmt: skip
+                            _groups(cohort, f["attribute"]), not_judged=reason,
+                            attributes=tuple(f["attribute"].split(SEPARATOR)))  # fmt: skip
 
 
 def _candidates(rule: FindingRule, cohort: dict[str, Any], cases: dict[tuple[str, str], list]) -> Iterator[Candidate]:
@@ -136,7 +148,7 @@ def _candidates(rule: FindingRule, cohort: dict[str, Any], cases: dict[tuple[str
     if section == "counterfactual" and name == "flip_rate":
         for e in cohort["counterfactual"]:
             yield Candidate(f"{e['attribute']} ({e['mode']})", e["flip_rate"], e["ci_low"], e["ci_high"],
-                            cases.get((e["attribute"], e["mode"]), []))  # fmt: skip
+                            cases.get((e["attribute"], e["mode"]), []), attributes=(e["attribute"],))  # fmt: skip
     elif section == "adversarial" and name == "change":
         for w in cohort["adversarial"].get("worst", []):
             yield Candidate(f"patient {w['base_patient_id']}", w["change"], cases=[w])
@@ -161,8 +173,14 @@ def _candidates(rule: FindingRule, cohort: dict[str, Any], cases: dict[tuple[str
                             e["margin_ci_high"], [case])  # fmt: skip
 
 
-def _screened(rule: FindingRule, candidate: Candidate) -> str:
+def _exempt(rule: FindingRule, candidate: Candidate, clinical: tuple[str, ...]) -> bool:
+    return rule.score in EXEMPT_SCORES and any(a in clinical for a in candidate.attributes)
+
+
+def _screened(rule: FindingRule, candidate: Candidate, clinical: tuple[str, ...] = ()) -> str:
     """Why ``candidate`` is not judged (empty: it is)."""
+    if _exempt(rule, candidate, clinical):
+        return CLINICAL
     if candidate.not_judged:
         return candidate.not_judged
     if not _known(candidate.value):
@@ -178,9 +196,11 @@ def _entry(candidate: Candidate, verdict: str, interval: tuple[float, float] | N
             "verdict": verdict}  # fmt: skip
 
 
-def judge_rule(rule: FindingRule, candidates: list[Candidate], max_cases: int) -> dict[str, Any]:
+def judge_rule(
+    rule: FindingRule, candidates: list[Candidate], max_cases: int, clinical: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The finding of one rule over its candidates (see the module's docstring)."""
-    reasons = [_screened(rule, c) for c in candidates]
+    reasons = [_screened(rule, c, clinical) for c in candidates]
     judged = [c for c, why in zip(candidates, reasons, strict=True) if not why]
     compared = sum(c.among for c in judged if c.has_interval)
     factor = widening(compared)
@@ -193,7 +213,8 @@ def judge_rule(rule: FindingRule, candidates: list[Candidate], max_cases: int) -
             breaches.append({**entry, "cases": c.cases[:max_cases]})
         elif verdict == INCONCLUSIVE:
             unclear.append({**entry, "cases": c.cases[:max_cases]})
-    verdict = finding_verdict([e["verdict"] for e in entries]) if candidates else NOT_APPLICABLE
+    applicable = [c for c in candidates if not _exempt(rule, c, clinical)]
+    verdict = finding_verdict([e["verdict"] for e in entries]) if applicable else NOT_APPLICABLE
     return {
         "id": rule.id, "rule": rule.describe(), "why": rule.why, "checked": len(judged), "verdict": verdict,
         "passed": verdict != FAIL, "breaches": breaches, "inconclusive": unclear, "candidates": entries,
@@ -204,7 +225,8 @@ def judge_rule(rule: FindingRule, candidates: list[Candidate], max_cases: int) -
 
 
 def judge(rules: tuple[FindingRule, ...], cohort: dict[str, Any], cases: dict[tuple[str, str], list],
-          max_cases: int) -> list[dict[str, Any]]:  # fmt: skip
+          max_cases: int, clinical: tuple[str, ...] = ()) -> list[dict[str, Any]]:  # fmt: skip
     """One finding per rule: its verdict, the candidates judged, the breaches and inconclusive candidates
-    with their cases, and the candidates listed but not judged."""
-    return [judge_rule(rule, list(_candidates(rule, cohort, cases)), max_cases) for rule in rules]
+    with their cases, and the candidates listed but not judged (``clinical``: attributes exempt from the
+    ``EXEMPT_SCORES``)."""
+    return [judge_rule(rule, list(_candidates(rule, cohort, cases)), max_cases, clinical) for rule in rules]

@@ -1,16 +1,18 @@
 """The two reference models shipped with the harness, trained on a release's ``train`` split.
 
-- ``reference:fair`` never sees a protected attribute or a proxy of one: the cohort's protected
-  attributes, every schema demographic column, and every column whose normalized mutual information
-  with a protected attribute reaches ``proxy_nmi`` (e.g. support2's numeric ``edu`` behind
+- ``reference:fair`` never sees a protected attribute, clinical ones (age) included, nor a proxy of one:
+  the cohort's protected attributes, every schema demographic column, and every column whose normalized
+  mutual information with one reaches ``proxy_nmi`` (e.g. support2's numeric ``edu`` behind
   ``education_band``) are left out. Its predictions cannot change on a counterfactual twin.
 - ``reference:biased`` is the same model plus a fixed lean (``LEAN`` on the logit or log-risk scale)
   against disadvantaged groups of race (not White), income (< $25k) and insurance (Medicaid,
-  uninsured), where the cohort records them; a cohort with none of these leans on its first
-  protected attribute (any value but the most common one).
+  uninsured), where the cohort records them; a cohort with none of these leans on its first other
+  non-clinical protected attribute (any value but the most common one), and one without any is not biased.
 
-Both are penalized linear models (scikit-learn logistic regression; a lifelines Cox model for
-survival) on the :class:`~pipeline.validation.encoding.MixedEncoder` matrix, deterministic given the seed.
+Both are penalized linear models, deterministic given the seed: scikit-learn's logistic regression with
+its penalty chosen by 3-fold cross-validation (log loss; an untuned model overfits a task without signal
+into too-extreme probabilities), and a lifelines Cox model for survival, on the
+:class:`~pipeline.validation.encoding.MixedEncoder` matrix.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from lifelines import CoxPHFitter
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 
 from pipeline.evaluation.data import CohortData
 from pipeline.evaluation.tasks import (
@@ -40,7 +43,7 @@ from pipeline.validation.columns import column_kinds
 from pipeline.validation.encoding import MixedEncoder
 
 REFERENCE_MODELS = ("fair", "biased")
-LEAN = 1.5
+LEAN = 0.5  # an odds (hazard) ratio of 1.65: the flip rate catches it, at 1-3 points of AUC (bench/references.py)
 DISADVANTAGED = {
     "race": lambda label: label != "White",
     "income_band": lambda label: label in ("<$11k", "$11k-$25k"),
@@ -48,6 +51,8 @@ DISADVANTAGED = {
 }
 WITHHELD_ARMS = ("observation", "none", "no treatment")  # where the biased model pushes a disadvantaged patient
 COX_PENALIZER = 0.1
+ENCODED_CACHE = 200_000  # encoded rows kept per model before the cache starts over
+C_GRID = np.logspace(-3, 1, 5)  # inverse penalties tried by the cross-validation (3 folds)
 
 
 def _codes(labels: pl.Series) -> np.ndarray:
@@ -87,8 +92,8 @@ def proxies_of(train: pl.DataFrame, protected: list[str], threshold: float) -> d
 
 
 def _lean_attributes(data: CohortData) -> list[str]:
-    present = [a for a in DISADVANTAGED if a in data.protected and data.train[a].drop_nulls().n_unique() >= 2]
-    return present or list(data.protected[:1])
+    recorded = [a for a in data.invariant if a in data.train.columns and data.train[a].drop_nulls().n_unique() >= 2]
+    return [a for a in DISADVANTAGED if a in recorded] or recorded[:1]
 
 
 class ReferenceModel:
@@ -101,6 +106,7 @@ class ReferenceModel:
         self.model: Any = None
         self.keep: np.ndarray | None = None
         self.common: dict[str, str] = {}
+        self._encoded: dict[int, np.ndarray] = {}  # row hash of the features -> encoded row (see _matrix)
 
     def fit(self, train: pl.DataFrame) -> ReferenceModel:
         rows = train[task_rows(self.task, train)]
@@ -119,7 +125,10 @@ class ReferenceModel:
                 self.model = CoxPHFitter(penalizer=COX_PENALIZER).fit(frame, "T", "E")
         else:
             labels = labels_for(self.task, rows)
-            self.model = LogisticRegression(C=1.0, max_iter=2000, random_state=self.seed).fit(x, labels)
+            folds = StratifiedKFold(3, shuffle=True, random_state=self.seed)
+            self.model = LogisticRegressionCV(Cs=C_GRID, cv=folds, scoring="neg_log_loss", max_iter=2000,
+                                              l1_ratios=(0.0,), use_legacy_attributes=False,
+                                              random_state=self.seed).fit(x, labels)  # fmt: skip
         return self
 
     def _shift(self, frame: pd.DataFrame) -> np.ndarray:
@@ -137,8 +146,21 @@ class ReferenceModel:
         return shift
 
     def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        rows = pl.from_pandas(frame[self.features])
-        return self.encoder.transform(rows)
+        """The encoded feature rows. The adversarial search and the twins ask for thousands of small frames
+        whose feature rows repeat (only protected attributes, which the model does not see, change): rows
+        already encoded are looked up by their pandas row hash instead of converted and encoded again."""
+        features = frame[self.features]
+        hashes = pd.util.hash_pandas_object(features, index=False).to_numpy()
+        new = [i for i, h in enumerate(hashes) if h not in self._encoded]
+        if new:
+            if len(self._encoded) > ENCODED_CACHE:
+                self._encoded.clear()
+            unique = {hashes[i]: i for i in new}
+            encoded = self.encoder.transform(pl.from_pandas(features.iloc[list(unique.values())]))
+            self._encoded.update(zip(unique, encoded, strict=True))
+        if not len(hashes):
+            return np.zeros((0, self.encoder.width), dtype=np.float32)
+        return np.stack([self._encoded[h] for h in hashes])
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         logits = self.model.decision_function(self._matrix(frame))

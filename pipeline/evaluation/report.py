@@ -83,7 +83,8 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
     performance = [{"score": k, "value [95% CI]": score_md(v), "n": v["n"]} for k, v in block["performance"].items()
                    if isinstance(v, dict) and "value" in v]  # fmt: skip
     groups = [{"attribute": g["attribute"], "group": g["group"], "n": g["n"], "events": g.get("events"),
-               "judged": g["judged"], **{k: score_md(v) for k, v in g.items() if isinstance(v, dict)}}
+               "judged": g["judged"], "expected": g.get("expected"),
+               **{k: score_md(v) for k, v in g.items() if isinstance(v, dict)}}
               for g in block["subgroups"]["groups"]]  # fmt: skip
     worst = block["subgroups"]["worst"]
     twins = [{k: e[k] for k in ("attribute", "mode", "pairs", "flips", "flip_rate", "ci_low", "ci_high",
@@ -105,7 +106,8 @@ def cohort_markdown(cohort: str, block: dict[str, Any], images: dict[str, str]) 
         lines += [f"![calibration]({images['calibration']})", ""]
     lines += ["### Subgroups", "", f"Worst judged group: {worst['attribute']}={worst['group']} "
               f"({metric} {score_md(worst)}, {gap_md(worst['gap'], worst.get('gap_ci_low'), worst.get('gap_ci_high'))} "
-              "below the whole split)" if worst else "No judged group.",
+              f"below the {worst.get('expected', '-')} its own predictions lead one to expect)" if worst
+              else "No judged group.",
               "", md_table([_fairness(f) for f in block["subgroups"]["fairness"]]), md_table(groups)]  # fmt: skip
     if "subgroups" in images:
         lines += [f"![subgroups]({images['subgroups']})", ""]

@@ -47,6 +47,7 @@ from pipeline.evaluation.tasks import (
 from pipeline.release.references import check_release
 from pipeline.release.tasks import protected_attributes
 from pipeline.rules import Rule, load_rules
+from pipeline.schema import PROTECTED_COLUMNS
 from pipeline.stress.tags import EDGE_CASE, UPSAMPLE
 from pipeline.warehouse import Warehouse
 
@@ -210,7 +211,8 @@ def _evaluate_cohort(
     s, name = config.settings, cohort.name
     clock = _Clock(seconds)
     protected = list(cohort.entry.get("protected") or protected_attributes(cohort.stress, cohort.train))
-    data = CohortData(name, cohort.train, tuple(protected), s.seed, s.proxy_nmi)
+    clinical = config.clinical([*protected, *PROTECTED_COLUMNS])
+    data = CohortData(name, cohort.train, tuple(protected), s.seed, s.proxy_nmi, clinical)
     predictor = model.fitted(task, data)
     clock.lap("training")
 
@@ -250,11 +252,11 @@ def _evaluate_cohort(
     bases = most_sensitive_bases(pairs, pair_predictions, decisions, s.adversarial_patients)
     block_adversarial = adversarial_search(
         lambda rows: checked(rows, "the adversarial candidates"), bases.drop(HELPER_COLUMNS, strict=False),
-        domains(cohort.train, protected), rules, decisions, budget=s.adversarial_budget, seed=s.seed,
+        domains(cohort.train, list(data.invariant)), rules, decisions, budget=s.adversarial_budget, seed=s.seed,
     )  # fmt: skip
     clock.lap("adversarial")
     say(f"{name}: explanations")
-    roles = protected_roles(cohort.train, protected, features_of(test, task), s.proxy_nmi)
+    roles = protected_roles(cohort.train, list(data.invariant), features_of(test, task), s.proxy_nmi)
     block_explanations = explain(lambda rows: checked(rows, "the explained rows (features from train rows)"), task,
                                  test, cohort.train[task_rows(task, cohort.train)], roles, s)  # fmt: skip
     clock.lap("explanations")
@@ -270,5 +272,5 @@ def _evaluate_cohort(
         "stress": block_stress,
         "explanations": block_explanations,
     }
-    block["findings"] = judge(config.findings, block, cases, s.max_cases)
+    block["findings"] = judge(config.findings, block, cases, s.max_cases, clinical)
     return block

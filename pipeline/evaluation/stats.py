@@ -278,6 +278,10 @@ class RiskToSurvival:
             warnings.simplefilter("ignore")
             self.model = CoxPHFitter(penalizer=0.01).fit(frame, "T", "E")
 
+    def log_hazard(self, risk: np.ndarray) -> np.ndarray:
+        """Each row's log hazard ratio under this model (the standardized score times its coefficient)."""
+        return float(self.model.params_.iloc[0]) * (np.asarray(risk, dtype=float) - self.mean) / self.scale
+
     def survival(self, risk: np.ndarray, times: np.ndarray) -> np.ndarray:
         """S(t | risk) for every row (rows) and time (columns)."""
         z = pd.DataFrame({"z": (risk - self.mean) / self.scale})
