@@ -23,6 +23,7 @@ from filelock import FileLock
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.io import write_bytes_atomic, write_parquet_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
+from pipeline.release.journeys import journey_parts, journey_summary
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
 from pipeline.release.tasks import TaskRules, protected_attributes, task_declarations
 from pipeline.split import split_cohort
@@ -180,15 +181,6 @@ def build_release(
 PLOTS = "plots"
 
 
-def journey_parts(lines: pl.DataFrame | None, train: pl.DataFrame, test: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The synthetic lines of therapy split with their patients (``lines_train``, ``lines_test``), so a
-    model trained on the train split never sees a test patient's journey; none without journeys."""
-    if lines is None or lines.is_empty():
-        return {}
-    return {f"lines_{name}": lines.filter(pl.col("patient_id").is_in(part["patient_id"].implode()))
-            for name, part in (("train", train), ("test", test))}  # fmt: skip
-
-
 def release_plots(metrics: pl.DataFrame) -> dict[str, bytes]:
     """The datasheet's figures of one cohort, by name; aggregates of the metric table only, so they
     reveal nothing about a real patient that the shipped metrics do not."""
@@ -219,7 +211,8 @@ def _write_contents(
         tasks = task_declarations(train, test, options.tasks)  # each with its events in train and test
         folder = directory / "cohorts" / c.cohort
         rows = {}
-        parts = {"train": train, "test": test, "stress_suite": c.stress_suite, **journey_parts(c.lines, train, test)}
+        journeys = journey_parts(c.lines, train, test, c.stress_suite)
+        parts = {"train": train, "test": test, "stress_suite": c.stress_suite, **journeys}
         for name, frame in parts.items():
             written(write_parquet_atomic(frame, folder / f"{name}.parquet"))
             rows[name] = frame.height
@@ -236,6 +229,7 @@ def _write_contents(
             "tasks_not_declared": tasks.not_declared,  # candidate task -> why (e.g. too few test events)
             "ingestion": (ingested or {}).get(c.cohort),  # real patients kept, quarantined, left out; warnings
             "protected": protected_attributes(c.stress_suite, train),
+            "journeys": journey_summary(c.lines, c.synthetic.height),  # None without timelines
             "gates": _gates(c.metrics),
             "headline": {k: v for k, v in headline_scores(c.metrics).items() if v is not None},
         }

@@ -131,11 +131,23 @@ def test_journeys_are_released_split_with_their_patients(tmp_path: Path, colon_r
          "ended_by": ["next_line", "censored"] * len(patients), "rule_set": "default@1"},
         schema=LINE_SCHEMA,
     )  # fmt: skip
-    with_journeys = dataclasses.replace(candidate(colon_rows, "good"), lines=lines)
+    from pipeline.stress.tags import TWIN, tagged
+
+    twins = tagged(colon_rows.head(5), stress_type=TWIN, base_patient_id=pl.col("patient_id"), twin_role="twin")
+    twins = twins.with_columns(pl.concat_str(pl.lit("twin-"), pl.col("patient_id")).alias("patient_id"))
+    good = candidate(colon_rows, "good")
+    with_journeys = dataclasses.replace(good, lines=lines, stress_suite=pl.concat([good.stress_suite, twins]))
     path = build_release(tmp_path, [with_journeys, candidate(colon_rows, "plain")], _options())
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["cohorts"]["good"]["rows"] == {"train": 160, "test": 40, "stress_suite": 20, "lines_train": 320,
-                                                   "lines_test": 80}  # fmt: skip
+    assert manifest["cohorts"]["good"]["rows"] == {"train": 160, "test": 40, "stress_suite": 25, "lines_train": 320,
+                                                   "lines_test": 80, "lines_stress_suite": 10}  # fmt: skip
+    given = pl.read_parquet(path / "cohorts" / "good" / "lines_stress_suite.parquet")
+    assert set(given["patient_id"]) == set(twins["patient_id"]) and given["line"].to_list() == [1, 2] * 5
+    summary = manifest["cohorts"]["good"]["journeys"]
+    assert summary["patients_with_lines"] == 200 and summary["lines_per_patient"] == {"2": 1.0}
+    assert summary["line_1_to_2"] == {"chemotherapy -> chemotherapy": 1.0}
+    assert summary["median_days_to_next_treatment"] == {"1": 200.0} and manifest["cohorts"]["plain"]["journeys"] is None
+    assert "## Journeys" in (path / "datasheet.md").read_text()
     folder = path / "cohorts" / "good"
     for split in ("train", "test"):
         ids = set(pl.read_parquet(folder / f"{split}.parquet")["patient_id"])
