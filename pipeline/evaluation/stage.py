@@ -44,6 +44,7 @@ from pipeline.evaluation.tasks import (
     survival_outcome,
     task_rows,
 )
+from pipeline.release.journeys import with_journey_columns
 from pipeline.release.references import check_release
 from pipeline.release.tasks import protected_attributes
 from pipeline.rules import Rule, load_rules
@@ -116,6 +117,12 @@ def declared_task_names(directory: Path | str, store: Warehouse | None = None) -
     return sorted(names)
 
 
+def _lines(folder: Path, split: str) -> pl.DataFrame | None:
+    """The synthetic lines of therapy of a split, None when the cohort has no journeys."""
+    path = folder / f"lines_{split}.parquet"
+    return pl.read_parquet(path) if path.is_file() else None
+
+
 def read_cohorts(directory: Path, manifest: dict[str, Any], names: Sequence[str] | None) -> list[ReleaseCohort]:
     """The requested released cohorts (all by default); an unknown name lists the available ones."""
     available = list(manifest.get("cohorts") or {})
@@ -126,7 +133,8 @@ def read_cohorts(directory: Path, manifest: dict[str, Any], names: Sequence[str]
     cohorts = []
     for name in names or available:
         folder = directory / "cohorts" / name
-        frames = {split: pl.read_parquet(folder / f"{split}.parquet") for split in SPLITS}
+        frames = {split: with_journey_columns(pl.read_parquet(folder / f"{split}.parquet"), _lines(folder, split))
+                  for split in SPLITS}  # fmt: skip
         cohorts.append(ReleaseCohort(name, manifest["cohorts"][name], frames["train"], frames["test"],
                                      frames["stress_suite"]))  # fmt: skip
     return cohorts

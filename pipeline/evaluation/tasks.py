@@ -16,15 +16,16 @@ import pandas as pd
 import polars as pl
 
 from pipeline.evaluation.errors import EvaluationError
+from pipeline.release.journeys import JOURNEY_COLUMNS, NEXT_LINE_CLASS
 from pipeline.release.tasks import (
     BINARY,
     LEGACY_RULES,
     MORTALITY_HORIZON,
     MULTICLASS,
+    NEXT_LINE_TASK,
     SURVIVAL,
     SURVIVAL_EVENT,
     SURVIVAL_TIME,
-    TREATMENT,
     Task,
     declare_tasks,
     mortality_labels,
@@ -46,6 +47,7 @@ def task_from_declaration(name: str, data: dict[str, Any]) -> Task:
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
             classes=tuple(str(c) for c in data.get("classes", ())),
             restates=tuple(str(c) for c in data.get("restates", ())),
+            outcome=None if data.get("outcome") is None else str(data["outcome"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise EvaluationError(f"task {name!r}: malformed declaration {data!r} ({error})") from None
@@ -68,7 +70,10 @@ def task_rows(task: Task, frame: pl.DataFrame) -> np.ndarray:
         known, _ = mortality_labels(frame, task.horizon_months or MORTALITY_HORIZON)
         return np.flatnonzero(known)
     if task.kind == MULTICLASS:
-        return np.flatnonzero(frame[TREATMENT].cast(pl.String).is_in(list(task.classes)).fill_null(False).to_numpy())
+        if task.label_column not in frame.columns:
+            return np.array([], dtype=int)
+        labels = frame[task.label_column].cast(pl.String)
+        return np.flatnonzero(labels.is_in(list(task.classes)).fill_null(False).to_numpy())
     return np.arange(frame.height)
 
 
@@ -78,7 +83,9 @@ def binary_labels(task: Task, frame: pl.DataFrame) -> np.ndarray:
 
 def class_labels(task: Task, frame: pl.DataFrame) -> np.ndarray:
     """Index of each row's arm in ``task.classes`` (-1 for another or no arm)."""
-    arms = frame[TREATMENT].cast(pl.String).to_list()
+    if task.label_column not in frame.columns:
+        return np.full(frame.height, -1, dtype=int)
+    arms = frame[task.label_column].cast(pl.String).to_list()
     index = {c: i for i, c in enumerate(task.classes)}
     return np.array([index.get(a, -1) for a in arms], dtype=int)
 
@@ -94,12 +101,14 @@ def labels_for(task: Task, frame: pl.DataFrame) -> np.ndarray | pd.DataFrame:
     if task.kind == BINARY:
         return binary_labels(task, frame)
     if task.kind == MULTICLASS:
-        return frame[TREATMENT].cast(pl.String).to_numpy()
+        return frame[task.label_column].cast(pl.String).to_numpy()
     return frame.select(OUTCOME_COLUMNS).to_pandas()
 
 
 def model_input(frame: pl.DataFrame, task: Task) -> pd.DataFrame:
     """What a model sees: the harmonized columns without patient id, outcome, stress tags, the task's label and
-    the columns the release found to restate it."""
-    hidden = set(HIDDEN_COLUMNS) | ({TREATMENT} if task.kind == MULTICLASS else set()) | set(task.restates)
+    the columns the release found to restate it. The journey columns only for the journey task, and never
+    the second line's class (a first line that ended in death would tell a mortality model the outcome)."""
+    hidden = set(HIDDEN_COLUMNS) | ({task.label_column} if task.kind == MULTICLASS else set()) | set(task.restates)
+    hidden |= {NEXT_LINE_CLASS} if task.name == NEXT_LINE_TASK else set(JOURNEY_COLUMNS)
     return frame.select([c for c in frame.columns if c not in hidden]).to_pandas()

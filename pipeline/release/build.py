@@ -23,7 +23,7 @@ from filelock import FileLock
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.io import write_bytes_atomic, write_parquet_atomic, write_text_atomic
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
-from pipeline.release.journeys import journey_parts, journey_summary
+from pipeline.release.journeys import journey_parts, journey_summary, with_journey_columns
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
 from pipeline.release.tasks import TaskRules, protected_attributes, task_declarations
 from pipeline.split import split_cohort
@@ -208,7 +208,9 @@ def _write_contents(
     cohorts: dict[str, Any] = {}
     for c in released:
         train, test = split_cohort(c.synthetic, holdout_fraction=options.test_fraction, seed=options.seed)
-        tasks = task_declarations(train, test, options.tasks)  # each with its events in train and test
+        tasks = task_declarations(  # each with its events in train and test; next_line where journeys exist
+            with_journey_columns(train, c.lines), with_journey_columns(test, c.lines), options.tasks
+        )
         folder = directory / "cohorts" / c.cohort
         rows = {}
         journeys = journey_parts(c.lines, train, test, c.stress_suite)

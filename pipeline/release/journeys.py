@@ -7,9 +7,27 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.release.tasks import NEXT_LINE_CLASS
 from pipeline.stress.tags import TWIN
 
 TOP = 5  # regimen classes and transitions listed per cohort
+LINE_1_CLASS, LINE_1_DAYS = "line_1_regimen_class", "line_1_days"
+JOURNEY_COLUMNS = (LINE_1_CLASS, LINE_1_DAYS, NEXT_LINE_CLASS)  # what a patient row gains from its journey
+
+
+def with_journey_columns(patients: pl.DataFrame, lines: pl.DataFrame | None) -> pl.DataFrame:
+    """``patients`` with what the journey task needs from their lines: the first line's regimen class and
+    length in days (what a model may see) and the second line's class (the label, hidden from every model);
+    null for a patient without that line. Unchanged without lines."""
+    if lines is None or "patient_id" not in patients.columns:
+        return patients
+    first = lines.filter(pl.col("line") == 1).select(
+        "patient_id", pl.col("regimen_class").alias(LINE_1_CLASS),
+        (pl.col("end_day") - pl.col("start_day")).cast(pl.Int32).alias(LINE_1_DAYS),
+    )  # fmt: skip
+    second = lines.filter(pl.col("line") == 2).select("patient_id", pl.col("regimen_class").alias(NEXT_LINE_CLASS))
+    joined = patients.drop(JOURNEY_COLUMNS, strict=False).join(first.unique("patient_id"), on="patient_id", how="left")
+    return joined.join(second.unique("patient_id"), on="patient_id", how="left")
 
 
 def journey_parts(
@@ -28,7 +46,8 @@ def journey_parts(
             "patient_id", base=pl.col("base_patient_id").cast(pl.String)
         )
         given = twins.join(lines.rename({"patient_id": "base"}), on="base", how="inner").drop("base")
-        parts["lines_stress_suite"] = given.select(lines.columns).sort("patient_id", "line")
+        if given.height:  # none without twins
+            parts["lines_stress_suite"] = given.select(lines.columns).sort("patient_id", "line")
     return parts
 
 

@@ -6,6 +6,9 @@
   common, 24 or 60 where they are not.
 - ``overall_survival`` (survival): rank patients by risk (higher = worse) against time and event.
 - ``treatment`` (multiclass): the arm or regimen class, among two or more arms.
+- ``next_line`` (multiclass): for a cohort with journeys, the regimen class of a patient's second line of
+  therapy given the baseline row and the first line (its class and length; :mod:`pipeline.release.journeys`
+  puts them on the patient rows); patients without a second line are left out.
 
 Every task declares its events: deaths by the horizon, deaths over follow-up, or the patients of
 its smallest arm. A release declares a task only when its test split holds ``min_events`` of them
@@ -35,6 +38,7 @@ BINARY, SURVIVAL, MULTICLASS = "binary", "survival", "multiclass"
 MORTALITY_HORIZON = 12.0  # the one horizon of releases written before horizons were chosen
 OVERALL_SURVIVAL = "overall_survival"
 TREATMENT_TASK = "treatment"
+NEXT_LINE_TASK, NEXT_LINE_CLASS = "next_line", "next_line_class"
 MIN_ARM_ROWS = 10
 
 
@@ -49,6 +53,12 @@ class Task:
     threshold: float | None = None  # binary: predicted class 1 at p >= threshold
     classes: tuple[str, ...] = ()  # multiclass: the columns of predict_proba, in order
     restates: tuple[str, ...] = ()  # columns that give the label away, hidden from models (e.g. hormon, chemo)
+    outcome: str | None = None  # multiclass: the column holding the label (None: cancer_related_medication)
+
+    @property
+    def label_column(self) -> str:
+        """The column a multiclass task's label is read from."""
+        return self.outcome or TREATMENT
 
     def as_dict(self) -> dict[str, Any]:
         fields = asdict(self).items()
@@ -130,6 +140,23 @@ def treatment_task(arms: list[str] | tuple[str, ...], short: list[str] | None = 
     )  # fmt: skip
 
 
+def next_line_task(classes: list[str] | tuple[str, ...], short: list[str] | None = None) -> Task:
+    """The journey task among the second-line regimen ``classes``; ``short``: classes left out."""
+    left_out = f" ({', '.join(short)} left out: too few patients)" if short else ""
+    return Task(
+        NEXT_LINE_TASK, MULTICLASS,
+        f"the regimen class of the second line of therapy ({NEXT_LINE_CLASS}) among {len(classes)} classes"
+        f"{left_out}, given the baseline and the first line (line_1_regimen_class, line_1_days); patients without "
+        "a second line, or with another class, left out; predict_proba columns follow `classes`",
+        classes=tuple(classes), outcome=NEXT_LINE_CLASS,
+    )  # fmt: skip
+
+
+def _arms(train: pl.DataFrame, column: str) -> list[str]:
+    counts = train[column].drop_nulls().value_counts()
+    return sorted(counts.filter(pl.col("count") >= MIN_ARM_ROWS)[column].cast(pl.String).to_list())
+
+
 def candidate_tasks(train: pl.DataFrame, rules: TaskRules) -> tuple[list[Task], dict[str, str]]:
     """The tasks ``train`` supports before their events are counted (mortality horizons shortest
     first), and why the other mortality horizons and tasks are not candidates."""
@@ -151,20 +178,25 @@ def candidate_tasks(train: pl.DataFrame, rules: TaskRules) -> tuple[list[Task], 
         )  # fmt: skip
     else:
         rejected[OVERALL_SURVIVAL] = "no deaths in the training split"
-    if TREATMENT in train.columns and train[TREATMENT].drop_nulls().len():
-        arms = train[TREATMENT].drop_nulls().value_counts()
-        arms = sorted(arms.filter(pl.col("count") >= MIN_ARM_ROWS)[TREATMENT].cast(pl.String).to_list())
-        if len(arms) >= 2:
-            tasks.append(treatment_task(arms))
-        else:
-            rejected[TREATMENT_TASK] = f"fewer than two arms with {MIN_ARM_ROWS} training rows"
+    for column, name, build in ((TREATMENT, TREATMENT_TASK, treatment_task),
+                                (NEXT_LINE_CLASS, NEXT_LINE_TASK, next_line_task)):  # fmt: skip
+        if column in train.columns and train[column].drop_nulls().len():
+            arms = _arms(train, column)
+            if len(arms) >= 2:
+                tasks.append(build(arms))
+            else:
+                rejected[name] = f"fewer than two classes of {column} with {MIN_ARM_ROWS} training rows"
     return tasks, rejected
 
 
 def in_task_order(reasons: dict[str, str]) -> dict[str, str]:
-    """``reasons`` ordered as tasks are: mortality horizons shortest first, survival, treatment."""
-    return dict(sorted(reasons.items(), key=lambda item: (item[0] == TREATMENT_TASK, item[0] == OVERALL_SURVIVAL,
-                                                          len(item[0]), item[0])))  # fmt: skip
+    """``reasons`` ordered as tasks are: mortality horizons shortest first, survival, treatment, next line."""
+
+    def key(item: tuple[str, str]) -> tuple[bool, bool, bool, int, str]:
+        name = item[0]
+        return name == NEXT_LINE_TASK, name == TREATMENT_TASK, name == OVERALL_SURVIVAL, len(name), name
+
+    return dict(sorted(reasons.items(), key=key))
 
 
 def task_events(task: Task, frame: pl.DataFrame) -> int:
@@ -173,14 +205,16 @@ def task_events(task: Task, frame: pl.DataFrame) -> int:
         return int(mortality_labels(frame, task.horizon_months or MORTALITY_HORIZON)[1].sum())
     if task.kind == SURVIVAL:
         return int(frame[SURVIVAL_EVENT].cast(pl.Int64).fill_null(0).sum())
-    arms = frame[TREATMENT].cast(pl.String)
+    if task.label_column not in frame.columns:
+        return 0
+    arms = frame[task.label_column].cast(pl.String)
     return min((int((arms == arm).sum()) for arm in task.classes), default=0)
 
 
 def event_unit(task: Task) -> str:
     if task.kind == BINARY:
         return f"deaths by {task.horizon_months:g} months"
-    return "deaths" if task.kind == SURVIVAL else "patients in the smallest arm"
+    return "deaths" if task.kind == SURVIVAL else "patients in the smallest class"
 
 
 def select_tasks(
@@ -199,7 +233,8 @@ def select_tasks(
                 shown = ", ".join(f"{arm} {n:.0f}" for arm, n in counts.items())
                 reasons[task.name] = f"fewer than two arms with {rules.min_events} patients {where} ({shown})"
                 continue
-            task = treatment_task(arms, [arm for arm in task.classes if arm not in arms])
+            build = next_line_task if task.name == NEXT_LINE_TASK else treatment_task
+            task = build(arms, [arm for arm in task.classes if arm not in arms])
         n = events(task)
         binary = [t for t in declared.values() if t.kind == BINARY]
         if n < rules.min_events:
@@ -243,16 +278,17 @@ def arm_restating_columns(train: pl.DataFrame, task: Task) -> tuple[str, ...]:
     """Columns from which the arm can be read off, alone or in pairs (their values go with one arm for at
     least :data:`RESTATES` of the task's rows): the source columns a spec derived the arm from, such as
     rott2's ``hormon`` and ``chemo``. Models never see them, or the task would be answered by a lookup."""
-    rows = train.filter(pl.col(TREATMENT).cast(pl.String).is_in(list(task.classes)))
-    skip = {TREATMENT, "patient_id", "cohort", SURVIVAL_TIME, SURVIVAL_EVENT}
+    outcome = task.label_column
+    rows = train.filter(pl.col(outcome).cast(pl.String).is_in(list(task.classes)))
+    skip = {outcome, "patient_id", "cohort", SURVIVAL_TIME, SURVIVAL_EVENT}
     small = [c for c in rows.columns if c not in skip and not c.startswith("__")
              and 2 <= rows[c].n_unique() <= MAX_LEVELS]  # fmt: skip
     if rows.is_empty() or not small:
         return ()
-    text = rows.select(pl.col(c).cast(pl.String) for c in [*small, TREATMENT])
+    text = rows.select(pl.col(c).cast(pl.String) for c in [*small, outcome])
 
     def restates(columns: list[str]) -> bool:
-        counts = text.group_by(*columns, TREATMENT).len().group_by(*columns).agg(pl.col("len").max())
+        counts = text.group_by(*columns, outcome).len().group_by(*columns).agg(pl.col("len").max())
         return counts["len"].sum() >= RESTATES * rows.height
 
     found = [c for c in small if restates([c])]
