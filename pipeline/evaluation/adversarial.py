@@ -168,12 +168,17 @@ def _fewest_changes(
     return x
 
 
-def most_sensitive_bases(pairs: pl.DataFrame, predictions: np.ndarray, decisions: Decisions, k: int) -> pl.DataFrame:
-    """The ``k`` base rows (of pure twins) with the largest change over their twins, most sensitive first.
+def most_sensitive_bases(
+    pairs: pl.DataFrame, predictions: np.ndarray, decisions: Decisions, k: int, attributes: list[str] | None = None
+) -> pl.DataFrame:
+    """The ``k`` base rows (of pure twins) with the largest change over their twins, most sensitive first;
+    ``attributes``: only twins that change one of these (the ones the search varies).
 
     ``predictions`` holds one output per row of ``pairs`` (see :func:`~pipeline.evaluation.counterfactual.twin_pairs`).
     """
     twins = pairs.filter((pl.col("twin_role") == "twin") & (pl.col("twin_mode") == "pure"))
+    if attributes is not None:
+        twins = twins.filter(pl.col("changed_attribute").is_in(attributes))
     if twins.is_empty() or k <= 0:
         return pairs.head(0)
     base_rows, twin_rows = twins["__base_row"].to_numpy(), twins["__row"].to_numpy()

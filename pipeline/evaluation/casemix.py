@@ -12,12 +12,22 @@ beyond the group's case mix.
 - multiclass: the binary one per class (one-vs-rest, the class's probability), averaged over the classes
   present, like :func:`pipeline.evaluation.stats.macro_auc`;
 - survival: Gönen and Heller's concordance probability of a proportional-hazards score, the mean over
-  pairs of 1 / (1 + exp(-|lp_i - lp_j|)), on the log hazard ratios of the risk-to-survival Cox model.
+  pairs of 1 / (1 + exp(-|lp_i - lp_j|)), on log hazard ratios.
+
+The expectation takes the predictions at their word, so they are first recalibrated on the whole test
+split (:func:`recalibrated`: logistic recalibration a + b logit(p) per class; a one-covariate Cox model of
+the risk for survival): a model too confident everywhere would otherwise expect more than it delivers in
+every group. What remains is a group's loss of discrimination beyond its case mix and beyond the model's
+overall calibration. It cannot see a group whose predictions the model flattens (it expects little there
+and gets little), so :mod:`pipeline.evaluation.subgroups` uses it only for bands of the clinical attributes,
+where a narrower case mix is expected, and compares every other group with the whole split.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from pipeline.evaluation import stats
 
 PAIR_BLOCK = 512  # rows per block of the survival pairs (memory: block x n)
 
@@ -58,3 +68,23 @@ def expected_c_index(log_hazard: np.ndarray) -> float:
         total += float((1.0 / (1.0 + np.exp(-gaps))).sum())
     total -= n * 0.5  # each row against itself
     return total / (n * (n - 1))
+
+
+def _recalibrate(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Probabilities ``p`` after the logistic recalibration logit(y) ~ a + b logit(p) fitted on these rows."""
+    if len(np.unique(y)) < 2:
+        return p
+    logit = stats._logit(p)
+    a, b = stats._logistic_fit(np.column_stack([np.ones(len(p)), logit]), y.astype(float), np.zeros(len(p)))
+    return 1.0 / (1.0 + np.exp(-np.clip(a + b * logit, -30, 30)))
+
+
+def recalibrated(kind: str, y: np.ndarray, prediction: np.ndarray, time: np.ndarray | None = None) -> np.ndarray:
+    """The whole test split's predictions recalibrated on it: binary probabilities, multiclass probabilities
+    (each class one-vs-rest), or survival log hazard ratios (a Cox model of the risk on these rows)."""
+    if kind == "survival":
+        return stats.RiskToSurvival(time, y, prediction).log_hazard(prediction)
+    if prediction.ndim == 2:
+        columns = range(prediction.shape[1])
+        return np.column_stack([_recalibrate((y == k).astype(int), prediction[:, k]) for k in columns])
+    return _recalibrate(y, prediction)

@@ -100,7 +100,7 @@ def load_evaluation_config(path: Path | str | None = None) -> EvaluationConfig:
         raise EvaluationError(f"{path}: needs a mapping with 'version', 'settings' and 'findings'")
     parsed = parse_settings(EvaluationSettings, raw.get("settings"), path, EvaluationError)
     rules = parse_findings(raw.get("findings"), path)
-    clinical = raw.get("clinical_attributes", list(CLINICAL_ATTRIBUTES))
+    clinical = raw.get("clinical_attributes", [])  # a file written before 1.3.0 exempts nothing, as it did
     if not isinstance(clinical, list) or not all(isinstance(c, str) and c for c in clinical):
         raise EvaluationError(f"{path}: clinical_attributes must be a list of column-name patterns, got {clinical!r}")
     return EvaluationConfig(path=path, version=str(raw["version"]), settings=parsed, findings=rules,

@@ -106,9 +106,10 @@ class ReferenceModel:
         self.model: Any = None
         self.keep: np.ndarray | None = None
         self.common: dict[str, str] = {}
-        self._encoded: dict[int, np.ndarray] = {}  # row hash of the features -> encoded row (see _matrix)
+        self._encoded: dict[tuple[int, int], np.ndarray] = {}  # (dtypes, row hash) -> encoded row (see _matrix)
 
     def fit(self, train: pl.DataFrame) -> ReferenceModel:
+        self._encoded.clear()
         rows = train[task_rows(self.task, train)]
         x_frame = rows.select(self.features)
         self.encoder = MixedEncoder.fit(column_kinds(x_frame), x_frame)
@@ -150,16 +151,17 @@ class ReferenceModel:
         whose feature rows repeat (only protected attributes, which the model does not see, change): rows
         already encoded are looked up by their pandas row hash instead of converted and encoded again."""
         features = frame[self.features]
-        hashes = pd.util.hash_pandas_object(features, index=False).to_numpy()
+        if not len(features) or not self.features:
+            return self.encoder.transform(pl.from_pandas(features))
+        signature = hash(tuple(str(t) for t in features.dtypes))  # 0 and 0.0 hash alike but encode apart
+        hashes = [(signature, h) for h in pd.util.hash_pandas_object(features, index=False).to_numpy()]
+        if len(self._encoded) > ENCODED_CACHE:  # start over before looking up, never between
+            self._encoded.clear()
         new = [i for i, h in enumerate(hashes) if h not in self._encoded]
         if new:
-            if len(self._encoded) > ENCODED_CACHE:
-                self._encoded.clear()
             unique = {hashes[i]: i for i in new}
             encoded = self.encoder.transform(pl.from_pandas(features.iloc[list(unique.values())]))
             self._encoded.update(zip(unique, encoded, strict=True))
-        if not len(hashes):
-            return np.zeros((0, self.encoder.width), dtype=np.float32)
         return np.stack([self._encoded[h] for h in hashes])
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:

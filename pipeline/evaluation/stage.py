@@ -249,7 +249,7 @@ def _evaluate_cohort(
     say(f"{name}: subgroups")
     block_subgroups = subgroup_scores(task, scored, test, cohort.train, protected, min_rows=s.min_group_rows,
                                       min_events=s.min_group_events, reps=s.bootstrap_small,
-                                      seed=s.seed)  # fmt: skip
+                                      seed=s.seed, clinical=clinical)  # fmt: skip
     clock.lap("subgroups")
     say(f"{name}: counterfactual twins")
     decisions = Decisions(task, prediction if task.kind == SURVIVAL else None)
@@ -257,7 +257,7 @@ def _evaluate_cohort(
                                                   max_cases=s.max_cases)  # fmt: skip
     clock.lap("counterfactual")
     say(f"{name}: adversarial search")
-    bases = most_sensitive_bases(pairs, pair_predictions, decisions, s.adversarial_patients)
+    bases = most_sensitive_bases(pairs, pair_predictions, decisions, s.adversarial_patients, list(data.invariant))
     block_adversarial = adversarial_search(
         lambda rows: checked(rows, "the adversarial candidates"), bases.drop(HELPER_COLUMNS, strict=False),
         domains(cohort.train, list(data.invariant)), rules, decisions, budget=s.adversarial_budget, seed=s.seed,

@@ -2,7 +2,8 @@
 
 (fairlearn's ``MetricFrame`` computed the groups' scores until it cost 2 s of a 15 s evaluation in pandas
 group-by overhead on support2: every judged group's score is bootstrapped here anyway, so the groups are
-taken with one pandas group-by and scored directly; fairlearn still computes the parity differences.)
+taken with one pandas group-by and scored directly; :mod:`pipeline.evaluation.fairness` counts the parity
+differences with fairlearn's definitions.)
 
 Per group: rows, events, the task's score (AUC, or Harrell's C-index for survival) and the Brier score
 (the integrated Brier score for survival, censoring-aware through IPCW weights of the whole test split),
@@ -10,16 +11,18 @@ calibration in the large (mean predicted minus observed rate), each with a boots
 judged groups: at least ``min_rows`` rows and ``min_events`` events (and, for binary tasks, as many
 non-events). Per attribute (binary tasks): fairlearn's demographic-parity and equalized-odds differences
 of the decisions at the task's threshold between its judged groups, with bootstrap intervals (see
-:mod:`pipeline.evaluation.fairness`). Per judged group, ``expected``: the AUC or C-index its own spread of
-predictions leads one to expect (model-based concordance, :mod:`pipeline.evaluation.casemix`). And the
-worst judged group: the largest gap of its score below that expectation, with the gap's interval (the
-expectation minus the group's interval ends); a group cut by a predictor the model uses (an age band)
-ranks less well than the whole split by its case mix alone, which is not a gap.
+:mod:`pipeline.evaluation.fairness`). Per judged group, ``expected``: the score it is compared with
+(``compared_with``): the whole split's; or, for a band of a clinical attribute (age), the AUC or C-index
+its own recalibrated predictions lead one to expect (model-based concordance,
+:mod:`pipeline.evaluation.casemix`), since an age band of a model that uses age ranks less well than the
+whole split by its narrower case mix alone, which is not a gap. And the worst judged group: the largest
+gap of its score below that, with the gap's interval (that score minus the group's interval ends).
 """
 
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +31,7 @@ import pandas as pd
 import polars as pl
 
 from pipeline.evaluation import stats
-from pipeline.evaluation.casemix import expected_auc, expected_c_index, expected_macro_auc
+from pipeline.evaluation.casemix import expected_auc, expected_c_index, expected_macro_auc, recalibrated
 from pipeline.evaluation.fairness import fairness_entry
 from pipeline.evaluation.performance import Scored
 from pipeline.evaluation.tasks import BINARY, MULTICLASS, SURVIVAL, Task
@@ -38,7 +41,7 @@ SEPARATOR = "&"
 
 
 def _metrics(task: Task, scored: Scored, grid: np.ndarray | None, g: Any) -> dict[str, Callable[[np.ndarray], float]]:
-    """Metrics of a set of row indices (fairlearn passes the indices as y_true)."""
+    """Metrics of a set of row indices."""
     y, p, time = scored.y, scored.prediction, scored.time
     if task.kind == SURVIVAL:
         curves = scored.survival.survival(p, grid) if scored.survival is not None else None
@@ -74,20 +77,28 @@ def enough_events(task: Task, y: np.ndarray, min_events: int) -> bool:
     return events >= min_events and (task.kind != BINARY or len(y) - events >= min_events)
 
 
-def expected_score(task: Task, scored: Scored, members: np.ndarray) -> float | None:
-    """The group's model-based AUC or C-index (None when it cannot be computed)."""
-    p = scored.prediction[members]
+def expected_score(task: Task, calibrated: np.ndarray, y: np.ndarray, members: np.ndarray) -> float | None:
+    """The group's model-based AUC or C-index from the recalibrated predictions (None when it cannot be
+    computed)."""
     if task.kind == SURVIVAL:
-        if scored.survival is None:
-            return None
-        return stats._safe(expected_c_index, (scored.survival.log_hazard(p),))
+        return stats._safe(expected_c_index, (calibrated[members],))
     if task.kind == MULTICLASS:
-        return stats._safe(expected_macro_auc, (p, scored.y[members]))
-    return stats._safe(expected_auc, (p,))
+        return stats._safe(expected_macro_auc, (calibrated[members], y[members]))
+    return stats._safe(expected_auc, (calibrated[members],))
+
+
+def stats_safe_array(compute: Callable[[], np.ndarray]) -> np.ndarray | None:
+    """``compute()``, or None when a fit on these rows fails (one class only, no events)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return compute()
+    except (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError):
+        return None
 
 
 def _worst(groups: list[dict[str, Any]], target: str) -> dict[str, Any] | None:
-    """The judged group furthest below its expected score, the gap and the gap's interval."""
+    """The judged group furthest below the score it is compared with, the gap and the gap's interval."""
     judged = [g for g in groups if g["judged"] and g[target]["value"] is not None and g.get("expected") is not None]
     worst = max(judged, key=lambda g: g["expected"] - g[target]["value"], default=None)
     if worst is None:
@@ -95,7 +106,7 @@ def _worst(groups: list[dict[str, Any]], target: str) -> dict[str, Any] | None:
     score, expected = worst[target], worst["expected"]
     known = score["ci_low"] is not None and score["ci_high"] is not None
     return {"attribute": worst["attribute"], "group": worst["group"], "n": worst["n"], **score,
-            "expected": expected, "gap": round(expected - score["value"], 6),
+            "expected": expected, "compared_with": worst["compared_with"], "gap": round(expected - score["value"], 6),
             "gap_ci_low": round(expected - score["ci_high"], 6) if known else None,
             "gap_ci_high": round(expected - score["ci_low"], 6) if known else None,
             "judged_groups": len(judged)}  # fmt: skip
@@ -112,8 +123,11 @@ def subgroup_scores(
     reps: int,
     seed: int,
     min_events: int = 10,
+    clinical: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The subgroups block of the output contract; ``rows`` are the scored test rows (same order)."""
+    """The subgroups block of the output contract; ``rows`` are the scored test rows (same order). A group of
+    a ``clinical`` attribute (or an intersection with one) is compared with its case-mix expectation, every
+    other group with the whole split's score."""
     present = [a for a in attributes if a in rows.columns and rows[a].drop_nulls().n_unique() >= 2]
     labels = {a: subgroup_labels(rows, a, train).to_numpy() for a in present}
     grid = stats.brier_grid(scored.time) if task.kind == SURVIVAL else None
@@ -121,6 +135,9 @@ def subgroup_scores(
     metrics = _metrics(task, scored, grid, g)
     target = task.target
     overall = stats._safe(metrics[target], (np.arange(len(scored.y)),))
+    calibrated = None
+    if any(a in clinical for a in present):
+        calibrated = stats_safe_array(lambda: recalibrated(task.kind, scored.y, scored.prediction, scored.time))
     groups, fairness = [], []
     combos = [(a,) for a in present] + list(itertools.combinations(present, 2))
     for combo in combos:
@@ -148,9 +165,11 @@ def subgroup_scores(
                     row[metric_name] = stats.bootstrap(metric, (members,), reps, seed)
                 else:
                     row[metric_name] = stats.score(stats._safe(metric, (members,)), None, None, n)
-            if judged:
-                expected = expected_score(task, scored, members)
-                row["expected"] = None if expected is None else round(expected, 6)
+            if judged and set(combo) & set(clinical):
+                expected = None if calibrated is None else expected_score(task, calibrated, scored.y, members)
+                row["expected"], row["compared_with"] = None if expected is None else round(expected, 6), "case mix"
+            elif judged:
+                row["expected"], row["compared_with"] = overall, "whole split"
             groups.append(row)
         if task.kind == BINARY:
             decisions = (scored.prediction[index] >= task.threshold).astype(int)

@@ -16,12 +16,13 @@ import pandas as pd
 import polars as pl
 
 from pipeline.evaluation.errors import EvaluationError
-from pipeline.release.journeys import JOURNEY_COLUMNS, NEXT_LINE_CLASS
 from pipeline.release.tasks import (
     BINARY,
+    JOURNEY_COLUMNS,
     LEGACY_RULES,
     MORTALITY_HORIZON,
     MULTICLASS,
+    NEXT_LINE_CLASS,
     NEXT_LINE_TASK,
     SURVIVAL,
     SURVIVAL_EVENT,

@@ -31,8 +31,11 @@ from pipeline.evaluation.errors import EvaluationError
 from pipeline.evaluation.tasks import HIDDEN_COLUMNS
 from pipeline.journeys.drugs import name_key
 from pipeline.recommenders.truth import NO_AGENTS, GuidelineTable
+from pipeline.release.tasks import JOURNEY_COLUMNS
 
-NOT_SHOWN = (*HIDDEN_COLUMNS, "cohort", "cancer_related_medication")  # the arm given is what is recommended
+# the arm given is what is recommended; a recommender sees the journey so far as lines, never the second
+# line's class (the evaluation puts the journey columns on patient rows for the next_line task)
+NOT_SHOWN = (*HIDDEN_COLUMNS, *JOURNEY_COLUMNS, "cohort", "cancer_related_medication")
 LINE_FIELDS = ("line", "regimen", "regimen_class", "start_day", "end_day")
 MAX_RATIONALE = 2000
 STEP_KEYS = ("biomarkers", "evidence")  # what an agent may report of its steps

@@ -7,12 +7,10 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.release.tasks import NEXT_LINE_CLASS
+from pipeline.release.tasks import JOURNEY_COLUMNS, LINE_1_CLASS, LINE_1_DAYS, NEXT_LINE_CLASS
 from pipeline.stress.tags import TWIN
 
 TOP = 5  # regimen classes and transitions listed per cohort
-LINE_1_CLASS, LINE_1_DAYS = "line_1_regimen_class", "line_1_days"
-JOURNEY_COLUMNS = (LINE_1_CLASS, LINE_1_DAYS, NEXT_LINE_CLASS)  # what a patient row gains from its journey
 
 
 def with_journey_columns(patients: pl.DataFrame, lines: pl.DataFrame | None) -> pl.DataFrame:
@@ -26,8 +24,12 @@ def with_journey_columns(patients: pl.DataFrame, lines: pl.DataFrame | None) -> 
         (pl.col("end_day") - pl.col("start_day")).cast(pl.Int32).alias(LINE_1_DAYS),
     )  # fmt: skip
     second = lines.filter(pl.col("line") == 2).select("patient_id", pl.col("regimen_class").alias(NEXT_LINE_CLASS))
-    joined = patients.drop(JOURNEY_COLUMNS, strict=False).join(first.unique("patient_id"), on="patient_id", how="left")
-    return joined.join(second.unique("patient_id"), on="patient_id", how="left")
+    joined = patients.drop(JOURNEY_COLUMNS, strict=False).join(
+        first.unique("patient_id", keep="first", maintain_order=True), on="patient_id", how="left",
+        maintain_order="left",
+    )  # fmt: skip
+    return joined.join(second.unique("patient_id", keep="first", maintain_order=True), on="patient_id", how="left",
+                       maintain_order="left")  # fmt: skip
 
 
 def journey_parts(
@@ -52,7 +54,9 @@ def journey_parts(
 
 
 def _shares(column: pl.Series) -> dict[str, float]:
-    counts = column.fill_null("unknown").value_counts(sort=True).head(TOP)
+    """The ``TOP`` most frequent values and their shares (ties in value order, so releases are reproducible)."""
+    counts = column.fill_null("unknown").cast(pl.String).value_counts(name="n")
+    counts = counts.sort(["n", column.name], descending=[True, False]).head(TOP)
     return {str(k): round(v / column.len(), 3) for k, v in counts.iter_rows()}
 
 

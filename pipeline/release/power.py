@@ -7,7 +7,9 @@ keeps the tasks that reach ``min_events`` at the cap (``max_factor`` times the t
 samples enough rows for each of them to expect ``min_events * margin`` (the margin covers the
 split's and the synthesizer's chance), never fewer than the training rows and never more than
 the cap. The release then counts the events it actually holds
-(:func:`pipeline.release.tasks.task_declarations`).
+(:func:`pipeline.release.tasks.task_declarations`). The patient rows planned here carry no journey, so
+the journey task (``next_line``) is not planned for: the release declares it when the journeys drawn for
+those rows hold its events.
 """
 
 from __future__ import annotations

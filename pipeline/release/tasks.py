@@ -39,6 +39,8 @@ MORTALITY_HORIZON = 12.0  # the one horizon of releases written before horizons 
 OVERALL_SURVIVAL = "overall_survival"
 TREATMENT_TASK = "treatment"
 NEXT_LINE_TASK, NEXT_LINE_CLASS = "next_line", "next_line_class"
+LINE_1_CLASS, LINE_1_DAYS = "line_1_regimen_class", "line_1_days"  # what the next_line task shows of line 1
+JOURNEY_COLUMNS = (LINE_1_CLASS, LINE_1_DAYS, NEXT_LINE_CLASS)  # what a patient row gains from its journey
 MIN_ARM_ROWS = 10
 
 
@@ -281,6 +283,8 @@ def arm_restating_columns(train: pl.DataFrame, task: Task) -> tuple[str, ...]:
     outcome = task.label_column
     rows = train.filter(pl.col(outcome).cast(pl.String).is_in(list(task.classes)))
     skip = {outcome, "patient_id", "cohort", SURVIVAL_TIME, SURVIVAL_EVENT}
+    if task.name != NEXT_LINE_TASK:  # a model of another task never sees the journey columns
+        skip |= set(JOURNEY_COLUMNS)
     small = [c for c in rows.columns if c not in skip and not c.startswith("__")
              and 2 <= rows[c].n_unique() <= MAX_LEVELS]  # fmt: skip
     if rows.is_empty() or not small:

@@ -68,3 +68,13 @@ def test_a_release_with_journeys_is_scored_on_the_next_line(shared_study, tmp_pa
     twins = pl.read_parquet(release / "cohorts" / "ov" / "stress_suite.parquet")
     assert twins.height  # the fixture's stress rows are edge cases: no twin, no lines_stress_suite
     assert not (release / "cohorts" / "ov" / "lines_stress_suite.parquet").exists()
+
+
+def test_a_recommender_request_never_carries_the_journey_columns() -> None:
+    from pipeline.recommenders.interface import items
+
+    ids = ["p1", "p2"]
+    rows = with_journey_columns(pl.DataFrame({"patient_id": ids, "age": [60, 70]}), _lines(ids, ["targeted", None]))
+    assert rows[NEXT_LINE_CLASS].to_list() == ["targeted", None]
+    for item in items(rows):
+        assert set(item["patient"]) == {"age"}  # the journey so far comes as lines, never the second line's class
