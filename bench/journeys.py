@@ -87,13 +87,10 @@ def measure(name: str, seed: int) -> tuple[list[dict], dict]:
     return rows, timing
 
 
-def scale_child(name: str, size: int) -> dict:
-    """In a child process: resample ``name`` to ``size`` patients, fit, sample, build events, validate."""
+def resampled(name: str, size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(patients, lines) of a study resampled with replacement to ``size`` patients (seed 0), each copy
+    under its own id (``<id>#<copy>``) with its lines."""
     import numpy as np
-
-    from pipeline.journeys.synthesis import fit, journey_events, sample
-    from pipeline.journeys.validation import validate_journeys
-    from pipeline.split import split_cohort
 
     patients, lines = load_study(name)
     picks = np.random.default_rng(0).integers(0, patients.height, size)
@@ -102,12 +99,23 @@ def scale_child(name: str, size: int) -> dict:
     big_lines = lines.join(copies.select("patient_id", "copy"), on="patient_id").with_columns(
         patient_id=pl.format("{}#{}", "patient_id", "copy")
     )
+    return big.drop("copy"), big_lines.drop("copy")
+
+
+def scale_child(name: str, size: int) -> dict:
+    """In a child process: resample ``name`` to ``size`` patients, fit, sample, build events, validate."""
+    from pipeline.journeys.synthesis import fit, journey_events, sample
+    from pipeline.journeys.validation import validate_journeys
+    from pipeline.split import split_cohort
+
+    patients, lines = load_study(name)
+    big, big_lines = resampled(name, size)
     base_memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = {"study": name, "patients": size, "real_lines": big_lines.height}
     began = time.perf_counter()
-    model = fit(big.drop("copy"), big_lines.drop("copy"))
+    model = fit(big, big_lines)
     out["fit_s"] = time.perf_counter() - began
-    drawn = sample(model, big.drop("copy"), seed=0)
+    drawn = sample(model, big, seed=0)
     out |= {"sample_s": drawn.seconds, "journeys": size, "lines": drawn.lines.height, "compressed": drawn.n_compressed}
     began = time.perf_counter()
     events = journey_events(drawn.lines, big)

@@ -40,7 +40,7 @@ import pandas as pd  # noqa: E402
 import polars as pl  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.journeys import PROJECT, RESULTS, SHOWN, STUDIES, load_study  # noqa: E402
+from bench.journeys import PROJECT, RESULTS, SHOWN, STUDIES, load_study, resampled  # noqa: E402
 
 CONTEXT = ("age_at_diagnosis", "survival_days", "vital_status_event")
 DAYS_PER_MONTH = 30.4375
@@ -148,19 +148,13 @@ def measure(name: str, seed: int, epochs: int) -> tuple[list[dict], dict]:
 
 def scale_child(name: str, size: int, epochs: int) -> dict:
     """In a child process: PARSynthesizer fitted on the study resampled to ``size`` patients, then as many drawn."""
-    patients, lines = load_study(name)
-    picks = np.random.default_rng(0).integers(0, patients.height, size)
-    copies = patients[picks].with_columns(copy=pl.int_range(pl.len()).over("patient_id"))
-    big = copies.with_columns(patient_id=pl.format("{}#{}", "patient_id", "copy"))
-    big_lines = lines.join(copies.select("patient_id", "copy"), on="patient_id").with_columns(
-        patient_id=pl.format("{}#{}", "patient_id", "copy")
-    )
+    big, big_lines = resampled(name, size)
     out = {"study": name, "patients": size, "real_lines": big_lines.height, "epochs": epochs}
     began = time.perf_counter()
-    par = fit_par(big.drop("copy"), big_lines.drop("copy"), epochs, 0)
+    par = fit_par(big, big_lines, epochs, 0)
     out["fit_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    out["lines"] = par_lines(par, big.drop("copy"), name).height
+    out["lines"] = par_lines(par, big, name).height
     out["sample_s"] = time.perf_counter() - began
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out

@@ -114,12 +114,15 @@ def _auc_resamples(y: np.ndarray, p: np.ndarray, draws: list[np.ndarray]) -> lis
     return [float(w / n) for w, n in zip(wins, pairs, strict=True) if n > 0]
 
 
+FIT_ERRORS = (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError)  # "cannot tell here"
+
+
 def _safe(metric: Callable[..., float], arrays: tuple[np.ndarray, ...]) -> float | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = float(metric(*arrays))
-    except (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError):
+    except FIT_ERRORS:
         return None
     return value if math.isfinite(value) else None
 

@@ -87,13 +87,13 @@ def expected_score(task: Task, calibrated: np.ndarray, y: np.ndarray, members: n
     return stats._safe(expected_auc, (calibrated[members],))
 
 
-def stats_safe_array(compute: Callable[[], np.ndarray]) -> np.ndarray | None:
+def _array_or_none(compute: Callable[[], np.ndarray]) -> np.ndarray | None:
     """``compute()``, or None when a fit on these rows fails (one class only, no events)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return compute()
-    except (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError):
+    except stats.FIT_ERRORS:
         return None
 
 
@@ -137,7 +137,7 @@ def subgroup_scores(
     overall = stats._safe(metrics[target], (np.arange(len(scored.y)),))
     calibrated = None
     if any(a in clinical for a in present):
-        calibrated = stats_safe_array(lambda: recalibrated(task.kind, scored.y, scored.prediction, scored.time))
+        calibrated = _array_or_none(lambda: recalibrated(task.kind, scored.y, scored.prediction, scored.time))
     groups, fairness = [], []
     combos = [(a,) for a in present] + list(itertools.combinations(present, 2))
     for combo in combos:
