@@ -32,9 +32,20 @@ setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 # bench/explanations.py: 0.50+ needs numpy 2, which anonymeter does not allow). ForestDiffusion
 # goes in without its dependencies: its `xgboost` requirement pulls a CUDA NCCL wheel, and
 # xgboost-cpu provides the same module.
-bench-setup: setup
+bench-setup: setup .venv-argn/.installed
 	$(BIN)/python -m pip install --quiet xgboost-cpu==3.2.0 lightgbm==4.7.0 catboost==1.2.10 domias==0.0.5 shap==0.49.1
 	$(BIN)/python -m pip install --quiet --no-deps ForestDiffusion==1.0.6
+
+# TabularARGN (mostlyai-engine) needs numpy 2 and pandas 3, which anonymeter and SDV forbid: its own
+# environment, which the benches call through bench/argn_child.py (CPU torch, pinned like the project's).
+# The torchvision and torchaudio it lists are builds for another torch that break `import transformers`;
+# the tabular engine uses neither.
+.venv-argn/.installed:
+	$(PYTHON) -m venv .venv-argn
+	.venv-argn/bin/python -m pip install --quiet torch==2.13.0
+	.venv-argn/bin/python -m pip install --quiet torch==2.13.0 mostlyai-engine==2.7.3
+	.venv-argn/bin/python -m pip uninstall --quiet --yes torchvision torchaudio
+	touch $@
 
 demo: setup
 	$(BIN)/python -m runner.demo

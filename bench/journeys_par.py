@@ -1,5 +1,5 @@
-"""OncoBench's journey model beside SDV's PARSynthesizer on the same real timelines, the same splits
-and the same journey validation.
+"""OncoBench's journey model beside SDV's PARSynthesizer and MOSTLY AI's TabularARGN on the same real
+timelines, the same splits and the same journey validation.
 
 Each study is ingested and split as in ``bench/journeys.py`` (50/25/25 train / holdout / unseen,
 seed = split). PARSynthesizer (SDV's sequential synthesizer, default 128 epochs, CPU) is fitted on the
@@ -8,12 +8,15 @@ class and duration in days) with the baseline as context (age, survival in days,
 one journey per unseen patient from that patient's context (``sample_sequential_columns``). Its
 sequences become line rows (lines ordered by start day; time to next treatment from the next start)
 and go through :func:`pipeline.journeys.validation.validate_journeys` against the holdout's real lines,
-exactly as the journey model's do. Scale: PARSynthesizer fitted on the study resampled to
-``--scale`` patients in a child process with a time limit (the journey model's 50,000-patient
-figures are in ``bench/results/journeys.md``).
+exactly as the journey model's do. TabularARGN (``mostlyai-engine`` 2.7, Apache-2.0; a sequential
+target table with a context table, default 100 epochs and early stopping, CPU) gets the same sequences
+and contexts; it needs numpy 2, so it runs in ``.venv-argn`` (``make bench-setup``) through
+``bench/argn_child.py`` and is left out, saying so, where that environment is missing. Scale:
+PARSynthesizer fitted on the study resampled to ``--scale`` patients in a child process with a time
+limit (the journey model's 50,000-patient figures are in ``bench/results/journeys.md``).
 
     python bench/journeys_par.py [--studies tcga_biotab_ov nsclc_tcga_broad_2016] [--splits 1] [--epochs 128]
-                                 [--scale 2000] [--limit 900]
+                                 [--scale 2000] [--limit 900] [--argn-python .venv-argn/bin/python]
 
 Writes bench/results/journeys_par.csv and journeys_par.md.
 """
@@ -92,11 +95,31 @@ def fit_par(patients: pl.DataFrame, lines: pl.DataFrame, epochs: int, seed: int)
 
 def par_lines(synthesizer, baselines: pl.DataFrame, cohort: str) -> pl.DataFrame:
     """One PAR journey per baseline patient (from its context), as line rows."""
-    from pipeline.journeys.schema import LINE_SCHEMA
-
     sampled = synthesizer.sample_sequential_columns(_context(baselines))
     sampled = next(iter(sampled.values())) if isinstance(sampled, dict) else sampled  # SDV 2: {table: frame}
-    drawn = pl.from_pandas(sampled)
+    return sequence_lines(pl.from_pandas(sampled), cohort, "PARSynthesizer")
+
+
+def argn_lines(python: Path, train: pl.DataFrame, lines: pl.DataFrame, baselines: pl.DataFrame, cohort: str,
+               seed: int) -> tuple[pl.DataFrame, dict]:  # fmt: skip
+    """TabularARGN fitted on the training patients' sequences with their baselines as context, one journey
+    drawn per baseline patient, as line rows; and its seconds and peak memory (see ``bench/argn_child.py``)."""
+    from bench.argn import run_argn
+
+    sequences = _sequences(train, lines)[["patient_id", "start_day", "regimen_class", "duration"]]
+    frames = {"train": sequences, "context": _context(train), "sample_context": _context(baselines)}
+    drawn, figures = run_argn({"key": "patient_id", "seed": seed}, frames, python)
+    return sequence_lines(drawn, cohort, "TabularARGN"), figures
+
+
+def sequence_lines(drawn: pl.DataFrame, cohort: str, rule_set: str) -> pl.DataFrame:
+    """Drawn sequences (patient, start day, regimen class, duration) as line rows: lines ordered by start
+    day, time to next treatment from the next start."""
+    from pipeline.journeys.schema import LINE_SCHEMA
+
+    drawn = drawn.with_columns(pl.col("patient_id").cast(pl.String), pl.col("regimen_class").cast(pl.String),
+                               pl.col("start_day").cast(pl.Float64), pl.col("duration").cast(pl.Float64))  # fmt: skip
+    drawn = drawn.drop_nulls("start_day").with_columns(pl.col("duration").fill_null(0.0))
     drawn = drawn.with_columns(pl.col("start_day").round(0), pl.col("duration").round(0)).sort(
         "patient_id", "start_day"
     )
@@ -109,13 +132,14 @@ def par_lines(synthesizer, baselines: pl.DataFrame, cohort: str) -> pl.DataFrame
     ).with_columns(
         ended_by=pl.when(pl.col("time_to_next_treatment").is_not_null()).then(pl.lit("next_line"))
         .otherwise(pl.lit("censored")),
-        rule_set=pl.lit("PARSynthesizer"),
+        rule_set=pl.lit(rule_set),
     )  # fmt: skip
     return rows.select(list(LINE_SCHEMA)).cast(LINE_SCHEMA)
 
 
-def measure(name: str, seed: int, epochs: int) -> tuple[list[dict], dict]:
-    """Metric rows of PAR's and the journey model's journeys for the unseen baselines, and timings."""
+def measure(name: str, seed: int, epochs: int, argn: Path | None) -> tuple[list[dict], dict]:
+    """Metric rows of PAR's, TabularARGN's (with ``argn``, its environment's python) and the journey
+    model's journeys for the unseen baselines, and timings."""
     from pipeline.journeys.stage import patients_lines
     from pipeline.journeys.synthesis import fit, sample
     from pipeline.journeys.validation import validate_journeys
@@ -131,6 +155,9 @@ def measure(name: str, seed: int, epochs: int) -> tuple[list[dict], dict]:
     began = time.perf_counter()
     drawn = {"PARSynthesizer": par_lines(par, unseen, name)}
     timing["PARSynthesizer: sample_s"] = time.perf_counter() - began
+    if argn is not None:
+        drawn["TabularARGN"], figures = argn_lines(argn, train, lines, unseen, name, seed)
+        timing |= {f"TabularARGN: {key}": figures[key] for key in ("fit_s", "sample_s", "peak_mb")}
     began = time.perf_counter()
     model = fit(train, patients_lines(lines, train), seed=seed)
     timing["journey model: fit_s"] = time.perf_counter() - began
@@ -171,10 +198,27 @@ def scale(name: str, size: int, epochs: int, limit: float) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def scale_argn(python: Path, name: str, size: int, limit: float) -> dict:
+    """TabularARGN fitted on the study resampled to ``size`` patients, then as many journeys drawn, in its
+    own process, stopped after ``limit`` seconds."""
+    from bench.argn import run_argn
+
+    big, big_lines = resampled(name, size)
+    frames = {"train": _sequences(big, big_lines)[["patient_id", "start_day", "regimen_class", "duration"]],
+              "context": _context(big), "sample_context": _context(big)}  # fmt: skip
+    out = {"engine": "TabularARGN", "study": name, "patients": size, "real_lines": big_lines.height}
+    try:
+        drawn, figures = run_argn({"key": "patient_id", "seed": 0}, frames, python, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {**out, "fit_s": f"not done in {limit:.0f} s"}
+    return {**out, "fit_s": figures["fit_s"], "lines": drawn.height, "sample_s": figures["sample_s"],
+            "peak_mb": figures["peak_mb"]}  # fmt: skip
+
+
 def report(rows: pl.DataFrame, timings: pl.DataFrame, scaled: list[dict]) -> str:
     """Per study, each metric of both synthesizers (mean over splits) beside the bound, then timings and scale."""
     lines = [
-        "# Journeys: the journey model beside SDV's PARSynthesizer",
+        "# Journeys: the journey model beside SDV's PARSynthesizer and MOSTLY AI's TabularARGN",
         "",
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; produced by "
         f"`python bench/journeys_par.py` ({time.strftime('%Y-%m-%d')}). Same splits (50/25/25, seeds "
@@ -193,7 +237,7 @@ def report(rows: pl.DataFrame, timings: pl.DataFrame, scaled: list[dict]) -> str
     if scaled:
         table = pl.DataFrame(scaled).to_pandas().to_markdown(index=False, floatfmt=".1f")
         note = "The journey model at 50,000 patients: `bench/results/journeys.md` (Scale)."
-        lines += ["## PARSynthesizer at scale", "", table, "", note]
+        lines += ["## PARSynthesizer and TabularARGN at scale", "", table, "", note]
     return "\n".join(lines) + "\n"
 
 
@@ -204,15 +248,26 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=128, help="PARSynthesizer epochs (SDV's default: 128)")
     parser.add_argument("--scale", type=int, default=0, help="patients of the PARSynthesizer scale run (0: none)")
     parser.add_argument("--limit", type=float, default=900.0, help="seconds the scale run may take")
+    parser.add_argument("--argn-python", type=Path, default=PROJECT / ".venv-argn" / "bin" / "python",
+                        help="the python of the TabularARGN environment (make bench-setup)")  # fmt: skip
     args = parser.parse_args()
+    argn = args.argn_python if args.argn_python.exists() else None
+    if argn is None:
+        print(f"TabularARGN left out: {args.argn_python} does not exist (make bench-setup installs it)", flush=True)
     rows, timings = [], []
     for name in args.studies:
         for seed in range(args.splits):
-            found, timing = measure(name, seed, args.epochs)
+            found, timing = measure(name, seed, args.epochs, argn)
             rows += found
             timings.append(timing)
             print(json.dumps(timing), flush=True)
-    scaled = [scale(args.studies[0], args.scale, args.epochs, args.limit)] if args.scale else []
+    scaled = (
+        [{"engine": "PARSynthesizer", **scale(args.studies[0], args.scale, args.epochs, args.limit)}]
+        if args.scale
+        else []
+    )
+    if args.scale and argn is not None:
+        scaled.append(scale_argn(argn, args.studies[0], args.scale, args.limit))
     RESULTS.mkdir(exist_ok=True)
     frame = pl.DataFrame(rows)
     frame.write_csv(RESULTS / "journeys_par.csv")

@@ -118,7 +118,7 @@ class ReferenceModel:
         self._reference = train.select(self.lean_on) if self.lean_on else None
         if self.task.kind == SURVIVAL:
             self.keep = np.flatnonzero(x.std(axis=0) > 0)
-            time, event = survival_outcome(rows)
+            time, event = survival_outcome(rows, self.task)
             frame = pd.DataFrame(x[:, self.keep]).add_prefix("x")
             frame["T"], frame["E"] = np.maximum(time, 1e-3), event
             with warnings.catch_warnings():

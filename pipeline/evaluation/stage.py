@@ -145,7 +145,7 @@ def _labels(task: Task, rows: pl.DataFrame) -> np.ndarray:
         return binary_labels(task, rows)
     if task.kind == MULTICLASS:
         return class_labels(task, rows)
-    return survival_outcome(rows)[1]
+    return survival_outcome(rows, task)[1]
 
 
 def evaluate_release(
@@ -237,9 +237,10 @@ def _evaluate_cohort(
     cell_predictions = checked(cells, "the stress cells")
     calibrator, time_ = None, None
     if task.kind == SURVIVAL:
-        time_ = survival_outcome(test)[0]
-        train_time, train_event = survival_outcome(cohort.train)
-        calibrator = RiskToSurvival(train_time, train_event, checked(cohort.train, "the train split"))
+        time_ = survival_outcome(test, task)[0]
+        train = cohort.train[task_rows(task, cohort.train)]
+        train_time, train_event = survival_outcome(train, task)
+        calibrator = RiskToSurvival(train_time, train_event, checked(train, "the train split"))
     scored = Scored(_labels(task, test), prediction, time_, calibrator)
     clock.lap("predictions")
 
@@ -268,7 +269,7 @@ def _evaluate_cohort(
     block_explanations = explain(lambda rows: checked(rows, "the explained rows (features from train rows)"), task,
                                  test, cohort.train[task_rows(task, cohort.train)], roles, s)  # fmt: skip
     clock.lap("explanations")
-    cell_time = survival_outcome(cells)[0] if task.kind == SURVIVAL else None
+    cell_time = survival_outcome(cells, task)[0] if task.kind == SURVIVAL else None
     block_stress = stress_scores(task, headline(task, block_performance), cells, _labels(task, cells),
                                  cell_predictions, cell_time, reps=s.bootstrap_small, seed=s.seed)  # fmt: skip
     clock.lap("stress")

@@ -22,8 +22,7 @@ from pipeline.release.tasks import (
     LEGACY_RULES,
     MORTALITY_HORIZON,
     MULTICLASS,
-    NEXT_LINE_CLASS,
-    NEXT_LINE_TASK,
+    SHOWN_TO,
     SURVIVAL,
     SURVIVAL_EVENT,
     SURVIVAL_TIME,
@@ -49,6 +48,7 @@ def task_from_declaration(name: str, data: dict[str, Any]) -> Task:
             classes=tuple(str(c) for c in data.get("classes", ())),
             restates=tuple(str(c) for c in data.get("restates", ())),
             outcome=None if data.get("outcome") is None else str(data["outcome"]),
+            event=None if data.get("event") is None else str(data["event"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise EvaluationError(f"task {name!r}: malformed declaration {data!r} ({error})") from None
@@ -75,7 +75,10 @@ def task_rows(task: Task, frame: pl.DataFrame) -> np.ndarray:
             return np.array([], dtype=int)
         labels = frame[task.label_column].cast(pl.String)
         return np.flatnonzero(labels.is_in(list(task.classes)).fill_null(False).to_numpy())
-    return np.arange(frame.height)
+    if not set(task.survival_columns) <= set(frame.columns):
+        return np.array([], dtype=int)
+    known = frame.select(pl.all_horizontal(pl.col(c).is_not_null() for c in task.survival_columns))
+    return np.flatnonzero(known.to_series().to_numpy())
 
 
 def binary_labels(task: Task, frame: pl.DataFrame) -> np.ndarray:
@@ -91,25 +94,31 @@ def class_labels(task: Task, frame: pl.DataFrame) -> np.ndarray:
     return np.array([index.get(a, -1) for a in arms], dtype=int)
 
 
-def survival_outcome(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(time in months, event 0/1) per row."""
-    time = frame[SURVIVAL_TIME].cast(pl.Float64).to_numpy()
-    return time, frame[SURVIVAL_EVENT].cast(pl.Int64).to_numpy()
+def survival_outcome(frame: pl.DataFrame, task: Task | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(time in months, event 0/1) per row: of ``task`` (a survival task), else overall survival; NaN and 0
+    where ``frame`` lacks the columns (stress rows without journeys carry no time to next treatment)."""
+    time, event = task.survival_columns if task is not None else (SURVIVAL_TIME, SURVIVAL_EVENT)
+    if not {time, event} <= set(frame.columns):
+        return np.full(frame.height, np.nan), np.zeros(frame.height, dtype=np.int64)
+    return frame[time].cast(pl.Float64).to_numpy(), frame[event].cast(pl.Int64).to_numpy()
 
 
 def labels_for(task: Task, frame: pl.DataFrame) -> np.ndarray | pd.DataFrame:
-    """What a trainable model's ``fit`` receives with the features: 0/1, arm names, or time and event."""
+    """What a trainable model's ``fit`` receives with the features: 0/1, arm names, or a frame of the task's
+    time and event columns (in that order)."""
     if task.kind == BINARY:
         return binary_labels(task, frame)
     if task.kind == MULTICLASS:
         return frame[task.label_column].cast(pl.String).to_numpy()
-    return frame.select(OUTCOME_COLUMNS).to_pandas()
+    return frame.select(task.survival_columns).to_pandas()
 
 
 def model_input(frame: pl.DataFrame, task: Task) -> pd.DataFrame:
     """What a model sees: the harmonized columns without patient id, outcome, stress tags, the task's label and
-    the columns the release found to restate it. The journey columns only for the journey task, and never
-    the second line's class (a first line that ended in death would tell a mortality model the outcome)."""
+    the columns the release found to restate it. A journey task sees the first line as far as it is known
+    when the task's prediction is made; no task sees a journey outcome (the second line's class, the time to
+    next treatment), and the others no journey column (a first line that ended in death would tell a
+    mortality model the outcome)."""
     hidden = set(HIDDEN_COLUMNS) | ({task.label_column} if task.kind == MULTICLASS else set()) | set(task.restates)
-    hidden |= {NEXT_LINE_CLASS} if task.name == NEXT_LINE_TASK else set(JOURNEY_COLUMNS)
+    hidden |= set(JOURNEY_COLUMNS) - set(SHOWN_TO.get(task.name, ()))
     return frame.select([c for c in frame.columns if c not in hidden]).to_pandas()

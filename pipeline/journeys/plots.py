@@ -67,18 +67,23 @@ def _alluvial(axis, paths: np.ndarray, order: list[str], colours: dict[str, str]
     axis.set_title(f"{title} ({n} patients)", fontsize=10)
 
 
-def sequence_png(real: JourneySet, synthetic: JourneySet, *, depth: int = 3, classes: int = 5) -> bytes | None:
-    """Real and synthetic patients' regimen classes through lines 1..``depth``, side by side."""
-    if real.lines.is_empty() and synthetic.lines.is_empty():
+def sequence_png(real: JourneySet | None, synthetic: JourneySet, *, depth: int = 3, classes: int = 5) -> bytes | None:
+    """Real and synthetic patients' regimen classes through lines 1..``depth``, side by side; the synthetic
+    panel alone without ``real`` (a release, which holds no real patient)."""
+    panels = [(journeys, title) for journeys, title in ((real, "real"), (synthetic, "synthetic")) if journeys]
+    if all(journeys.lines.is_empty() for journeys, _ in panels):
         return None
-    common = Counter(real.lines["regimen_class"].to_list() + synthetic.lines["regimen_class"].to_list())
+    common = Counter(c for journeys, _ in panels for c in journeys.lines["regimen_class"].to_list())
     keep = [c for c, _ in common.most_common(classes)]
     order = [*keep, *([OTHER] if len(common) > classes else []), NO_LINE]
     colours = {state: PALETTE[i % len(PALETTE)] for i, state in enumerate(order)} | {NO_LINE: "#d9d9d9"}
-    figure, axes = plt.subplots(1, 3, figsize=(11, 4), dpi=90, gridspec_kw={"width_ratios": [1, 1, 0.35]})
-    for axis, journeys, title in zip(axes, (real, synthetic), ("real", "synthetic"), strict=False):
+    widths = [1] * len(panels) + [0.35]
+    figure, axes = plt.subplots(1, len(widths), figsize=(1.5 + 4.75 * len(panels), 4), dpi=90,
+                                gridspec_kw={"width_ratios": widths})  # fmt: skip
+    for axis, (journeys, title) in zip(axes, panels, strict=False):
         _alluvial(axis, _class_paths(journeys, depth, keep), order, colours, title)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[s]) for s in reversed(order)]
-    axes[2].axis("off")
-    axes[2].legend(handles, list(reversed(order)), loc="center left", fontsize=8, frameon=False, title="regimen class")
+    axes[-1].axis("off")
+    axes[-1].legend(handles, list(reversed(order)), loc="center left", fontsize=8, frameon=False,
+                    title="regimen class")  # fmt: skip
     return to_png(figure)

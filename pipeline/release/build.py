@@ -22,6 +22,8 @@ from filelock import FileLock
 
 from pipeline.fingerprint import frame_fingerprint
 from pipeline.io import write_bytes_atomic, write_parquet_atomic, write_text_atomic
+from pipeline.journeys.features import JourneySet
+from pipeline.journeys.plots import sequence_png
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
 from pipeline.release.journeys import journey_parts, journey_summary, with_journey_columns
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
@@ -181,10 +183,15 @@ def build_release(
 PLOTS = "plots"
 
 
-def release_plots(metrics: pl.DataFrame) -> dict[str, bytes]:
-    """The datasheet's figures of one cohort, by name; aggregates of the metric table only, so they
-    reveal nothing about a real patient that the shipped metrics do not."""
+def release_plots(
+    metrics: pl.DataFrame, synthetic: pl.DataFrame | None = None, lines: pl.DataFrame | None = None
+) -> dict[str, bytes]:
+    """The datasheet's figures of one cohort, by name: aggregates of the metric table, and the synthetic
+    patients' treatment sequences where the cohort has journeys; so they reveal nothing about a real
+    patient that the shipped metrics and rows do not."""
     figures = {"pair_trend_gaps": pair_gap_png(metrics), "representation": representation_png(metrics)}
+    if synthetic is not None and lines is not None and not lines.is_empty():
+        figures["treatment_sequences"] = sequence_png(None, JourneySet.of(synthetic, lines))
     return {name: image for name, image in figures.items() if image is not None}
 
 
@@ -214,11 +221,11 @@ def _write_contents(
         folder = directory / "cohorts" / c.cohort
         rows = {}
         journeys = journey_parts(c.lines, train, test, c.stress_suite)
-        parts = {"train": train, "test": test, "stress_suite": c.stress_suite, **journeys}
+        parts = {"train": train, "test": test, "stress_suite": c.stress_suite, **journeys}  # journeys: + rare cases
         for name, frame in parts.items():
             written(write_parquet_atomic(frame, folder / f"{name}.parquet"))
             rows[name] = frame.height
-        for name, image in release_plots(c.metrics).items():  # drawn from the metrics: no real patient in them
+        for name, image in release_plots(c.metrics, c.synthetic, c.lines).items():  # no real patient in them
             written(write_bytes_atomic(image, folder / PLOTS / f"{name}.png"))
         cohorts[c.cohort] = {
             "synthesizer": c.synthesizer,

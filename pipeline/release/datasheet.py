@@ -59,6 +59,8 @@ def _ingestion_lines(cohorts: dict[str, Any]) -> list[str]:
 PLOT_CAPTIONS = {
     "pair_trend_gaps": "pair-trend gaps (1 - similarity of each column pair; 0 = as in the real data)",
     "representation": "share of each protected subgroup, real against synthetic",
+    "treatment_sequences": "the synthetic patients' regimen classes through lines 1 -> 2 -> 3 (shares of patients; "
+    "against the real holdout: the journey metrics and the `synthetic_journeys` asset in the UI)",
 }
 
 
@@ -96,7 +98,9 @@ def _journey_lines(cohorts: dict[str, Any]) -> list[str]:
         "",
         "Cohorts learned from real treatment timelines ship synthetic lines of therapy beside their patients "
         "(`lines_train`, `lines_test`, and `lines_stress_suite`: each counterfactual twin carries its base "
-        "patient's lines, since a twin holds the clinical picture fixed; edge cases and upsampled rows have none). "
+        "patient's lines, since a twin holds the clinical picture fixed; test patients whose sequence of regimen "
+        "classes is rarer than 2% are repeated as edge cases, cell `journey: <sequence>`, with their lines; other "
+        "edge cases and upsampled rows have none). "
         "Lines follow the rule set named in each line row; journeys were validated against the real holdout's "
         "lines (lines per patient, regimen classes, transitions, time to next treatment, temporal rules, replay).",
         "",

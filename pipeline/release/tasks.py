@@ -9,6 +9,10 @@
 - ``next_line`` (multiclass): for a cohort with journeys, the regimen class of a patient's second line of
   therapy given the baseline row and the first line (its class and length; :mod:`pipeline.release.journeys`
   puts them on the patient rows); patients without a second line are left out.
+- ``time_to_next_treatment`` (survival): for a cohort with journeys, the time from the start of the first
+  line to the start of the second line or death, censored at last follow-up (TTNT-or-death, the real-world
+  endpoint of line-of-therapy studies), given the baseline and the first line's regimen class (not its
+  length, which is not known when the line starts); patients without a first line are left out.
 
 Every task declares its events: deaths by the horizon, deaths over follow-up, or the patients of
 its smallest arm. A release declares a task only when its test split holds ``min_events`` of them
@@ -40,7 +44,11 @@ OVERALL_SURVIVAL = "overall_survival"
 TREATMENT_TASK = "treatment"
 NEXT_LINE_TASK, NEXT_LINE_CLASS = "next_line", "next_line_class"
 LINE_1_CLASS, LINE_1_DAYS = "line_1_regimen_class", "line_1_days"  # what the next_line task shows of line 1
-JOURNEY_COLUMNS = (LINE_1_CLASS, LINE_1_DAYS, NEXT_LINE_CLASS)  # what a patient row gains from its journey
+TTNT_TASK, TTNT_MONTHS, TTNT_EVENT = "time_to_next_treatment", "ttnt_months", "ttnt_event"
+JOURNEY_LABELS = (NEXT_LINE_CLASS, TTNT_MONTHS, TTNT_EVENT)  # journey outcomes: never shown to any model
+# what a patient row gains from its journey
+JOURNEY_COLUMNS = (LINE_1_CLASS, LINE_1_DAYS, *JOURNEY_LABELS)
+SHOWN_TO = {NEXT_LINE_TASK: (LINE_1_CLASS, LINE_1_DAYS), TTNT_TASK: (LINE_1_CLASS,)}  # journey columns a task shows
 MIN_ARM_ROWS = 10
 
 
@@ -55,12 +63,18 @@ class Task:
     threshold: float | None = None  # binary: predicted class 1 at p >= threshold
     classes: tuple[str, ...] = ()  # multiclass: the columns of predict_proba, in order
     restates: tuple[str, ...] = ()  # columns that give the label away, hidden from models (e.g. hormon, chemo)
-    outcome: str | None = None  # multiclass: the column holding the label (None: cancer_related_medication)
+    outcome: str | None = None  # multiclass: the label column (None: treatment); survival: the time column
+    event: str | None = None  # survival: the event column (None: vital_status_event)
 
     @property
     def label_column(self) -> str:
         """The column a multiclass task's label is read from."""
         return self.outcome or TREATMENT
+
+    @property
+    def survival_columns(self) -> tuple[str, str]:
+        """A survival task's (time in months, event 0/1) columns."""
+        return self.outcome or SURVIVAL_TIME, self.event or SURVIVAL_EVENT
 
     def as_dict(self) -> dict[str, Any]:
         fields = asdict(self).items()
@@ -154,6 +168,17 @@ def next_line_task(classes: list[str] | tuple[str, ...], short: list[str] | None
     )  # fmt: skip
 
 
+def ttnt_task() -> Task:
+    """Time to next treatment or death from the start of the first line (a journey cohort's survival task)."""
+    return Task(
+        TTNT_TASK, SURVIVAL,
+        f"risk of starting a second line of therapy or dying (higher = sooner), judged against {TTNT_MONTHS} (months "
+        f"from the start of line 1 to the start of line 2 or death) and {TTNT_EVENT} (0: censored at last "
+        "follow-up); patients without a first line left out; the model sees the baseline and line_1_regimen_class",
+        outcome=TTNT_MONTHS, event=TTNT_EVENT,
+    )  # fmt: skip
+
+
 def _arms(train: pl.DataFrame, column: str) -> list[str]:
     counts = train[column].drop_nulls().value_counts()
     return sorted(counts.filter(pl.col("count") >= MIN_ARM_ROWS)[column].cast(pl.String).to_list())
@@ -180,6 +205,11 @@ def candidate_tasks(train: pl.DataFrame, rules: TaskRules) -> tuple[list[Task], 
         )  # fmt: skip
     else:
         rejected[OVERALL_SURVIVAL] = "no deaths in the training split"
+    if TTNT_EVENT in train.columns and train[TTNT_MONTHS].drop_nulls().len():
+        if train[TTNT_EVENT].cast(pl.Int64).fill_null(0).sum() > 0:
+            tasks.append(ttnt_task())
+        else:
+            rejected[TTNT_TASK] = "no second line or death after a first line in the training split"
     for column, name, build in ((TREATMENT, TREATMENT_TASK, treatment_task),
                                 (NEXT_LINE_CLASS, NEXT_LINE_TASK, next_line_task)):  # fmt: skip
         if column in train.columns and train[column].drop_nulls().len():
@@ -192,11 +222,13 @@ def candidate_tasks(train: pl.DataFrame, rules: TaskRules) -> tuple[list[Task], 
 
 
 def in_task_order(reasons: dict[str, str]) -> dict[str, str]:
-    """``reasons`` ordered as tasks are: mortality horizons shortest first, survival, treatment, next line."""
+    """``reasons`` ordered as tasks are: mortality horizons shortest first, survival, time to next treatment,
+    treatment, next line."""
 
-    def key(item: tuple[str, str]) -> tuple[bool, bool, bool, int, str]:
+    def key(item: tuple[str, str]) -> tuple[bool, bool, bool, bool, int, str]:
         name = item[0]
-        return name == NEXT_LINE_TASK, name == TREATMENT_TASK, name == OVERALL_SURVIVAL, len(name), name
+        return (name == NEXT_LINE_TASK, name == TREATMENT_TASK, name == TTNT_TASK, name == OVERALL_SURVIVAL,
+                len(name), name)  # fmt: skip
 
     return dict(sorted(reasons.items(), key=key))
 
@@ -206,7 +238,8 @@ def task_events(task: Task, frame: pl.DataFrame) -> int:
     if task.kind == BINARY:
         return int(mortality_labels(frame, task.horizon_months or MORTALITY_HORIZON)[1].sum())
     if task.kind == SURVIVAL:
-        return int(frame[SURVIVAL_EVENT].cast(pl.Int64).fill_null(0).sum())
+        event = task.survival_columns[1]
+        return int(frame[event].cast(pl.Int64).fill_null(0).sum()) if event in frame.columns else 0
     if task.label_column not in frame.columns:
         return 0
     arms = frame[task.label_column].cast(pl.String)
@@ -216,6 +249,8 @@ def task_events(task: Task, frame: pl.DataFrame) -> int:
 def event_unit(task: Task) -> str:
     if task.kind == BINARY:
         return f"deaths by {task.horizon_months:g} months"
+    if task.name == TTNT_TASK:
+        return "second lines or deaths"
     return "deaths" if task.kind == SURVIVAL else "patients in the smallest class"
 
 
@@ -283,8 +318,7 @@ def arm_restating_columns(train: pl.DataFrame, task: Task) -> tuple[str, ...]:
     outcome = task.label_column
     rows = train.filter(pl.col(outcome).cast(pl.String).is_in(list(task.classes)))
     skip = {outcome, "patient_id", "cohort", SURVIVAL_TIME, SURVIVAL_EVENT}
-    if task.name != NEXT_LINE_TASK:  # a model of another task never sees the journey columns
-        skip |= set(JOURNEY_COLUMNS)
+    skip |= set(JOURNEY_COLUMNS) - set(SHOWN_TO.get(task.name, ()))  # what a model of this task never sees
     small = [c for c in rows.columns if c not in skip and not c.startswith("__")
              and 2 <= rows[c].n_unique() <= MAX_LEVELS]  # fmt: skip
     if rows.is_empty() or not small:

@@ -155,4 +155,7 @@ def test_journeys_are_released_split_with_their_patients(tmp_path: Path, colon_r
         assert set(released["patient_id"]) == ids and released.schema == pl.Schema(LINE_SCHEMA)
     assert not list((path / "cohorts" / "plain").glob("lines_*"))
     assert "cohorts/good/lines_test.parquet" in (path / "datasheet.md").read_text()
+    assert (folder / "plots" / "treatment_sequences.png").read_bytes().startswith(b"\x89PNG")
+    assert "cohorts/good/plots/treatment_sequences.png" in (path / "datasheet.md").read_text()
+    assert not (path / "cohorts" / "plain" / "plots" / "treatment_sequences.png").exists()
     assert verify_release(path) == []
