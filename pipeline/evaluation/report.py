@@ -141,13 +141,14 @@ def verdict_markdown(verdicts: pl.DataFrame, limit: int = INLINE_MARKDOWN) -> st
     take it past ``limit`` characters are counted in a last line instead of shown."""
     if verdicts.is_empty():
         return "_no evaluation recorded_"
-    lines = ["| model | cohort | task | score [95% CI] | findings pass/fail/inconclusive | verdict |",
+    # the verdict before the wide score column: a user sees it without scrolling
+    lines = ["| model | cohort | task | verdict | findings pass/fail/inconclusive | score [95% CI] |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     rows = verdicts.to_dicts()
     for shown, row in enumerate(rows):
         verdict = f"**{row['verdict']}**" if row["verdict"] == "fail" else row["verdict"]
-        line = (f"| {row['model']} | {row['cohort']} | {row['task']} | {row['metric']} {score_md(row)} | "
-                f"{_counts(row)} | {verdict} |")  # fmt: skip
+        line = (f"| {row['model']} | {row['cohort']} | {row['task']} | {verdict} | {_counts(row)} | "
+                f"{row['metric']} {score_md(row)} |")  # fmt: skip
         left = len(rows) - shown - 1
         if len("\n".join([*lines, line]) + (_more(left) if left else "")) > limit:
             return "\n".join(lines) + _more(left + 1)
