@@ -16,19 +16,15 @@ PROJECT = Path(__file__).resolve().parents[1]
 ARGN_PYTHON = PROJECT / ".venv-argn" / "bin" / "python"
 
 
-def available(python: Path = ARGN_PYTHON) -> bool:
-    """Whether the TabularARGN environment exists."""
-    return python.exists()
-
-
 def run_argn(spec: dict[str, Any], frames: dict[str, pd.DataFrame], python: Path = ARGN_PYTHON,
              timeout: float | None = None) -> tuple[pl.DataFrame, dict[str, float]]:  # fmt: skip
     """``bench/argn_child.py`` on ``spec`` with ``frames`` (``train``, and for sequences ``context`` and
     ``sample_context``) written beside it: the drawn frame and the child's seconds and peak memory."""
     with tempfile.TemporaryDirectory(prefix="argn-") as folder:
         where = Path(folder)
-        for name, frame in frames.items():
-            frame.to_parquet(where / f"{name}.parquet")
+        for name, frame in frames.items():  # categories as plain values: the engine's analysis rejects them
+            categories = frame.select_dtypes("category").columns
+            frame.astype({c: object for c in categories}).to_parquet(where / f"{name}.parquet")
             spec = {**spec, name: str(where / f"{name}.parquet")}
         spec = {**spec, "out": str(where / "out.parquet")}
         (where / "spec.json").write_text(json.dumps(spec))

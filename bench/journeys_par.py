@@ -43,6 +43,7 @@ import pandas as pd  # noqa: E402
 import polars as pl  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.argn import ARGN_PYTHON  # noqa: E402
 from bench.journeys import PROJECT, RESULTS, SHOWN, STUDIES, load_study, resampled  # noqa: E402
 
 CONTEXT = ("age_at_diagnosis", "survival_days", "vital_status_event")
@@ -248,7 +249,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=128, help="PARSynthesizer epochs (SDV's default: 128)")
     parser.add_argument("--scale", type=int, default=0, help="patients of the PARSynthesizer scale run (0: none)")
     parser.add_argument("--limit", type=float, default=900.0, help="seconds the scale run may take")
-    parser.add_argument("--argn-python", type=Path, default=PROJECT / ".venv-argn" / "bin" / "python",
+    parser.add_argument("--argn-python", type=Path, default=ARGN_PYTHON,
                         help="the python of the TabularARGN environment (make bench-setup)")  # fmt: skip
     args = parser.parse_args()
     argn = args.argn_python if args.argn_python.exists() else None

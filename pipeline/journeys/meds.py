@@ -28,10 +28,16 @@ def _codes(events: pl.DataFrame) -> pl.Expr:
     return pl.when(is_death).then(pl.lit(meds.death_code)).otherwise(code)
 
 
-def to_meds(events: pl.DataFrame) -> pa.Table:
-    """The events as a MEDS data table (module docstring); validated against ``meds.DataSchema``."""
+def to_meds(events: pl.DataFrame, subject_ids: dict[str, int] | None = None) -> pa.Table:
+    """The events as a MEDS data table (module docstring); validated against ``meds.DataSchema``.
+    ``subject_ids`` maps patient ids to subject ids where the ids are not hashes (synthetic patients are
+    numbered, so their first hex digits are shared)."""
+    if subject_ids is not None:
+        subject = pl.col("patient_id").replace_strict(subject_ids, return_dtype=pl.Int64)
+    else:
+        subject = pl.col("patient_id").str.slice(0, SUBJECT_HEX_DIGITS).str.to_integer(base=16).cast(pl.Int64)
     base = events.select(
-        subject_id=pl.col("patient_id").str.slice(0, SUBJECT_HEX_DIGITS).str.to_integer(base=16).cast(pl.Int64),
+        subject_id=subject,
         start=pl.col("start_day"),
         stop=pl.col("stop_day"),
         code=_codes(events),

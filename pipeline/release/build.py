@@ -27,6 +27,7 @@ from pipeline.journeys.plots import sequence_png
 from pipeline.release.datasheet import datasheet_html, datasheet_markdown
 from pipeline.release.journeys import journey_parts, journey_summary, with_journey_columns
 from pipeline.release.manifest import MANIFEST, ReleaseError, check_version, code_revision, file_entry, package_versions
+from pipeline.release.meds_export import MEDS_FOLDER, meds_files
 from pipeline.release.tasks import TaskRules, protected_attributes, task_declarations
 from pipeline.split import split_cohort
 from pipeline.validation.plots import pair_gap_png, representation_png
@@ -212,6 +213,7 @@ def _write_contents(
         return path
 
     directory.mkdir(parents=True)
+    created_at = options.created_at or datetime.now(UTC).isoformat(timespec="seconds")
     cohorts: dict[str, Any] = {}
     for c in released:
         train, test = split_cohort(c.synthetic, holdout_fraction=options.test_fraction, seed=options.seed)
@@ -225,6 +227,10 @@ def _write_contents(
         for name, frame in parts.items():
             written(write_parquet_atomic(frame, folder / f"{name}.parquet"))
             rows[name] = frame.height
+        events = {split: journeys.get(f"events_{split}") for split in ("train", "test")}
+        for relative, data in meds_files(events, name=f"oncobench-{c.cohort}", version=options.version,
+                                         created_at=created_at).items():  # fmt: skip
+            written(write_bytes_atomic(data, folder / MEDS_FOLDER / relative))
         for name, image in release_plots(c.metrics, c.synthetic, c.lines).items():  # no real patient in them
             written(write_bytes_atomic(image, folder / PLOTS / f"{name}.png"))
         cohorts[c.cohort] = {
@@ -249,7 +255,7 @@ def _write_contents(
     anchor = audit_log(written(directory / "audit_log.jsonl")) if audit_log is not None else None
     manifest: dict[str, Any] = {
         "release": options.version,
-        "created_at": options.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": created_at,
         "code_revision": code_revision(Path(__file__).resolve().parents[2]),
         "packages": package_versions(),
         "validation_config_version": options.validation_config_version,

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.journeys.sampling import journey_events
 from pipeline.release.tasks import (
     JOURNEY_COLUMNS,
     LINE_1_CLASS,
@@ -108,7 +109,9 @@ def journey_parts(
     lines: pl.DataFrame | None, train: pl.DataFrame, test: pl.DataFrame, stress_suite: pl.DataFrame | None = None
 ) -> dict[str, pl.DataFrame]:
     """The synthetic lines of therapy split with their patients (``lines_train``, ``lines_test``), so a
-    model trained on the train split never sees a test patient's journey, and ``lines_stress_suite``: each
+    model trained on the train split never sees a test patient's journey, their events (``events_train``,
+    ``events_test``: one treatment event per agent of a line, and the patient's death or last contact),
+    and ``lines_stress_suite``: each
     counterfactual twin carries its base patient's lines under its own id (the clinical picture, journey
     included, is what a twin holds fixed), and the stress suite gains the rare journeys as edge cases
     (:func:`rare_journeys`), returned as ``stress_suite``. None without journeys."""
@@ -116,6 +119,8 @@ def journey_parts(
         return {}
     parts = {f"lines_{name}": lines.filter(pl.col("patient_id").is_in(part["patient_id"].implode()))
              for name, part in (("train", train), ("test", test))}  # fmt: skip
+    for name, part in (("train", train), ("test", test)):  # each patient's treatments and death or last contact
+        parts[f"events_{name}"] = journey_events(parts[f"lines_{name}"], part)
     given = [lines.clear()]
     if stress_suite is not None and {"base_patient_id", "stress_type"} <= set(stress_suite.columns):
         twins = stress_suite.filter(pl.col("stress_type") == TWIN).select(

@@ -139,8 +139,11 @@ def test_journeys_are_released_split_with_their_patients(tmp_path: Path, colon_r
     with_journeys = dataclasses.replace(good, lines=lines, stress_suite=pl.concat([good.stress_suite, twins]))
     path = build_release(tmp_path, [with_journeys, candidate(colon_rows, "plain")], _options())
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["cohorts"]["good"]["rows"] == {"train": 160, "test": 40, "stress_suite": 25, "lines_train": 320,
-                                                   "lines_test": 80, "lines_stress_suite": 10}  # fmt: skip
+    rows = manifest["cohorts"]["good"]["rows"]
+    assert {k: rows[k] for k in ("train", "test", "lines_train", "lines_test")} == {
+        "train": 160, "test": 40, "lines_train": 320, "lines_test": 80}  # fmt: skip
+    assert rows["events_train"] == 320 + 160 and rows["events_test"] == 80 + 40  # a treatment per line, a status each
+    assert rows["stress_suite"] >= 25 and rows["lines_stress_suite"] >= 10  # twins' lines, and any rare journeys
     given = pl.read_parquet(path / "cohorts" / "good" / "lines_stress_suite.parquet")
     assert set(given["patient_id"]) == set(twins["patient_id"]) and given["line"].to_list() == [1, 2] * 5
     summary = manifest["cohorts"]["good"]["journeys"]
@@ -158,4 +161,15 @@ def test_journeys_are_released_split_with_their_patients(tmp_path: Path, colon_r
     assert (folder / "plots" / "treatment_sequences.png").read_bytes().startswith(b"\x89PNG")
     assert "cohorts/good/plots/treatment_sequences.png" in (path / "datasheet.md").read_text()
     assert not (path / "cohorts" / "plain" / "plots" / "treatment_sequences.png").exists()
+    import meds
+    import pyarrow.parquet as pq
+
+    data = {split: pq.read_table(folder / "meds" / "data" / f"{split}.parquet") for split in ("train", "held_out")}
+    for table in data.values():
+        meds.DataSchema.validate(table)  # raises on a table outside the MEDS data schema
+    subjects = pq.read_table(folder / "meds" / "metadata" / "subject_splits.parquet").to_pylist()
+    assert len(subjects) == 200 and {r["split"] for r in subjects} == {"train", "held_out"}
+    assert len({r["subject_id"] for r in subjects}) == 200  # one subject per synthetic patient, none merged
+    assert json.loads((folder / "meds" / "metadata" / "dataset.json").read_text())["dataset_name"] == "oncobench-good"
+    assert not (path / "cohorts" / "plain" / "meds").exists()
     assert verify_release(path) == []
