@@ -137,12 +137,12 @@ def test_the_leaderboard_shows_each_models_verdict_inline(evaluated, board) -> N
     recorded = leaderboard(Warehouse(root / "warehouse.duckdb"), "0.9.0")
     assert {(r[0], r[1], r[2]) for r in rows} == set(recorded.select("model", "cohort", "task").iter_rows())
     assert {r[0] for r in rows} == {"reference:fair", "reference:biased"}
-    assert all(r[3].startswith("auc ") and "[" in r[3] and r[4].count("/") == 2 for r in rows)
+    assert all(r[5].startswith("auc ") and "[" in r[5] and r[4].count("/") == 2 for r in rows)  # verdict is r[3]
     # the biased model leans on race, which support2_cancer records: the counterfactual finding fails there
-    assert [r[5] for r in rows if r[:2] == ["reference:biased", "support2_cancer"]] == ["**fail**"]
+    assert [r[3] for r in rows if r[:2] == ["reference:biased", "support2_cancer"]] == ["**fail**"]
     for key, result in results.items():  # a model's verdicts agree with the checks of its partition
         failed = any(not c.passed for c in result.get_asset_check_evaluations())
-        assert failed == any(r[5] == "**fail**" for r in rows if r[0] == key.replace("_", ":", 1))
+        assert failed == any(r[3] == "**fail**" for r in rows if r[0] == key.replace("_", ":", 1))
     assert event.metadata["release"].value == "0.9.0" and event.metadata["models"].value == 2
     assert "reference:biased" in event.metadata["failing_models"].value
     table = event.metadata["leaderboard"].value
