@@ -4,6 +4,7 @@ TabularARGN environment (``.venv-argn``, made by ``make bench-setup``), the draw
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,6 +15,7 @@ import polars as pl
 
 PROJECT = Path(__file__).resolve().parents[1]
 ARGN_PYTHON = PROJECT / ".venv-argn" / "bin" / "python"
+THREADS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def run_argn(spec: dict[str, Any], frames: dict[str, pd.DataFrame], python: Path = ARGN_PYTHON,
@@ -28,8 +30,9 @@ def run_argn(spec: dict[str, Any], frames: dict[str, pd.DataFrame], python: Path
             spec = {**spec, name: str(where / f"{name}.parquet")}
         spec = {**spec, "out": str(where / "out.parquet")}
         (where / "spec.json").write_text(json.dumps(spec))
-        done = subprocess.run([str(python), str(PROJECT / "bench" / "argn_child.py"), str(where / "spec.json")],
-                              capture_output=True, text=True, check=False, timeout=timeout)  # fmt: skip
+        environment = {**os.environ, **dict.fromkeys(THREADS, "1")}  # one thread, as every engine in the benches
+        command = [str(python), str(PROJECT / "bench" / "argn_child.py"), str(where / "spec.json")]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout, env=environment)
         if done.returncode:
             raise RuntimeError(f"TabularARGN failed: {done.stderr.strip()[-2000:]}")
         figures = json.loads(done.stdout.strip().splitlines()[-1])

@@ -82,8 +82,8 @@ def _privacy_and_survival(train: pl.DataFrame, holdout: pl.DataFrame, synthetic:
     }
 
 
-def _run_one(args: tuple[str, str, str, dict, int]) -> dict[str, object]:
-    cohort, synthesizer, profile, overrides, sample_rows = args
+def _run_one(args: tuple[str, str, str, dict, int, int]) -> dict[str, object]:
+    cohort, synthesizer, profile, overrides, sample_rows, timeout = args
     import torch
     from benchmark_cohorts import load_split
 
@@ -93,7 +93,7 @@ def _run_one(args: tuple[str, str, str, dict, int]) -> dict[str, object]:
     loaded = load_split(cohort)
     train, holdout = loaded.train, loaded.holdout
     if synthesizer == "tabularargn":
-        return _run_argn(loaded, sample_rows)
+        return _run_argn(loaded, sample_rows, timeout)
     if synthesizer == "forestflow":
         from forestflow import ForestFlowSynthesizer
 
@@ -120,16 +120,17 @@ def _run_one(args: tuple[str, str, str, dict, int]) -> dict[str, object]:
     }
 
 
-def _run_argn(loaded, sample_rows: int) -> dict[str, object]:
-    """TabularARGN (MOSTLY AI's engine, its defaults: 100 epochs with early stopping, value protection on) in
-    its own environment: fitted on the training part without ids, ``sample_rows`` drawn once; the quality
-    sample is the first training-sized slice of that draw."""
+def _run_argn(loaded, sample_rows: int, timeout: float | None = None) -> dict[str, object]:
+    """TabularARGN (MOSTLY AI's engine with its defaults, 100 epochs with early stopping and value protection,
+    but training capped at 10 minutes; one thread, as every engine here) in its own environment: fitted on the
+    training part without ids, ``sample_rows`` drawn once; the quality sample is the first training-sized
+    slice of that draw. The child is stopped after ``timeout`` seconds."""
     from argn import as_schema, run_argn
 
     train, holdout = loaded.train, loaded.holdout
     modelled = train.drop("patient_id", "cohort", strict=False)
     rows = max(sample_rows, train.height)
-    drawn, figures = run_argn({"seed": 0, "rows": rows}, {"train": modelled.to_pandas()})
+    drawn, figures = run_argn({"seed": 0, "rows": rows}, {"train": modelled.to_pandas()}, timeout=timeout)
     synthetic = as_schema(drawn, modelled.schema).head(train.height)
     synthetic = synthetic.with_columns(
         pl.format("argn-{}", pl.int_range(pl.len())).alias("patient_id"),
@@ -172,7 +173,7 @@ def main() -> None:
         return
     overrides = {"ctgan": {"epochs": args.ctgan_epochs}, "forestflow": {"duplicate_K": args.forestflow_k}}
     jobs = [
-        (cohort, name, "full", overrides.get(name, {}), args.sample_rows)
+        (cohort, name, "full", overrides.get(name, {}), args.sample_rows, args.timeout)
         for cohort in args.cohorts
         for name in args.synthesizers
     ]

@@ -121,4 +121,5 @@ def model_input(frame: pl.DataFrame, task: Task) -> pd.DataFrame:
     mortality model the outcome)."""
     hidden = set(HIDDEN_COLUMNS) | ({task.label_column} if task.kind == MULTICLASS else set()) | set(task.restates)
     hidden |= set(JOURNEY_COLUMNS) - set(SHOWN_TO.get(task.name, ()))
+    hidden |= set(task.survival_columns) if task.kind == SURVIVAL else set()  # a survival task's own outcome
     return frame.select([c for c in frame.columns if c not in hidden]).to_pandas()

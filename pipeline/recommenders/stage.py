@@ -131,9 +131,10 @@ def score_cohort(
 
 
 def release_lines(directory: Path, cohort: str) -> dict[str, pl.DataFrame]:
-    """A released cohort's synthetic lines of therapy by split (``train``, ``test``); empty without journeys."""
+    """A released cohort's synthetic lines of therapy by split (``train``, ``test``, ``stress_suite``: the twins'
+    and the rare-journey edge cases' lines under their own ids); empty without journeys."""
     folder = Path(directory) / "cohorts" / cohort
-    return {split: pl.read_parquet(folder / f"lines_{split}.parquet") for split in ("train", "test")
+    return {split: pl.read_parquet(folder / f"lines_{split}.parquet") for split in ("train", "test", "stress_suite")
             if (folder / f"lines_{split}.parquet").is_file()}  # fmt: skip
 
 
@@ -168,7 +169,8 @@ def evaluate_recommender_release(
             say(f"{cohort.name}: recommendations of {loaded.name}")
             protected = list(cohort.entry.get("protected") or protected_attributes(cohort.stress, cohort.train))
             journeys = release_lines(directory, cohort.name)  # the release's synthetic journeys, when it has them
-            history = lines if lines is not None else journeys.get("test")
+            known = [journeys[split] for split in ("test", "stress_suite") if split in journeys]
+            history = lines if lines is not None else (pl.concat(known) if known else None)  # ids never repeat
             blocks[cohort.name], answers = score_cohort(
                 loaded, cohort.test, cohort.stress, cohort.train, protected, table=table, config=config,
                 lines=history, train_lines=journeys.get("train"), options=options, cache=cache,

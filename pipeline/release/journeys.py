@@ -35,13 +35,14 @@ def _time_to_next_treatment(rows: pl.DataFrame) -> pl.DataFrame:
         return rows.with_columns(pl.lit(None, pl.Float64).alias(TTNT_MONTHS), pl.lit(None, pl.Int8).alias(TTNT_EVENT))
     follow_up = pl.col(SURVIVAL_TIME).cast(pl.Float64) * DAYS_PER_MONTH
     died = pl.col(SURVIVAL_EVENT).cast(pl.Int64) == 1
-    end = pl.when(pl.col("_start_2").is_not_null()).then(pl.col("_start_2").cast(pl.Float64)).otherwise(follow_up)
+    next_line = pl.col("_start_2").is_not_null()
+    end = pl.when(next_line).then(pl.col("_start_2").cast(pl.Float64)).otherwise(follow_up)
     months = ((end - pl.col("_start_1")) / DAYS_PER_MONTH).clip(MIN_MONTHS)
-    event = pl.col("_start_2").is_not_null() | died
-    has_first = pl.col("_start_1").is_not_null() & end.is_not_null()
+    event = pl.when(next_line).then(pl.lit(1, pl.Int8)).otherwise(died.cast(pl.Int8))  # null: status unknown
+    known = pl.col("_start_1").is_not_null() & end.is_not_null() & event.is_not_null()
     return rows.with_columns(
-        pl.when(has_first).then(months.round(4)).alias(TTNT_MONTHS),
-        pl.when(has_first).then(event.fill_null(False).cast(pl.Int8)).alias(TTNT_EVENT),
+        pl.when(known).then(months.round(4)).alias(TTNT_MONTHS),
+        pl.when(known).then(event).alias(TTNT_EVENT),
     )
 
 
@@ -71,8 +72,9 @@ def with_journey_columns(patients: pl.DataFrame, lines: pl.DataFrame | None) -> 
 def sequences(lines: pl.DataFrame, depth: int = RARE_DEPTH) -> pl.DataFrame:
     """Per patient with lines, its sequence of regimen classes through lines 1..``depth``
     (``chemotherapy -> targeted``)."""
+    first = lines.filter(pl.col("line") == 1).select("patient_id")  # a sequence starts at line 1
     return (
-        lines.filter(pl.col("line") <= depth).sort("patient_id", "line")
+        lines.filter(pl.col("line") <= depth).join(first, on="patient_id", how="semi").sort("patient_id", "line")
         .group_by("patient_id", maintain_order=True)
         .agg(pl.col("regimen_class").fill_null("unknown").str.join(" -> ").alias("sequence"))
     )  # fmt: skip
@@ -88,10 +90,12 @@ def rare_journeys(
     the train split has seen none of them; the stress cells then say how it does on rare journeys."""
     paths = sequences(lines)
     counts = paths.group_by("sequence").len()
-    rare = counts.filter(pl.col("len") < RARE_SHARE * paths.height).sort("len", "sequence").head(MAX_RARE_CELLS)
+    in_test = paths.join(test.select("patient_id"), on="patient_id", how="semi")  # cells the test split can fill
+    rare = counts.filter(pl.col("len") < RARE_SHARE * paths.height).join(in_test.select("sequence").unique(),
+                                                                          on="sequence", how="semi")  # fmt: skip
+    rare = rare.sort("len", "sequence").head(MAX_RARE_CELLS)
     chosen = (
-        paths.filter(pl.col("sequence").is_in(rare["sequence"].implode()))
-        .join(test.select("patient_id"), on="patient_id", how="semi")
+        in_test.filter(pl.col("sequence").is_in(rare["sequence"].implode()))
         .sort("sequence", "patient_id").group_by("sequence", maintain_order=True).head(MAX_RARE_ROWS)
     )  # fmt: skip
     if chosen.is_empty():

@@ -170,6 +170,11 @@ def test_journeys_are_released_split_with_their_patients(tmp_path: Path, colon_r
     subjects = pq.read_table(folder / "meds" / "metadata" / "subject_splits.parquet").to_pylist()
     assert len(subjects) == 200 and {r["split"] for r in subjects} == {"train", "held_out"}
     assert len({r["subject_id"] for r in subjects}) == 200  # one subject per synthetic patient, none merged
-    assert json.loads((folder / "meds" / "metadata" / "dataset.json").read_text())["dataset_name"] == "oncobench-good"
+    described = json.loads((folder / "meds" / "metadata" / "dataset.json").read_text())
+    assert described["dataset_name"] == "oncobench-good" and described["raw_source_id_columns"] == ["patient_id"]
+    joined = set(data["held_out"]["patient_id"].to_pylist())  # MEDS rows join the release's rows by patient id
+    assert joined == set(pl.read_parquet(folder / "test.parquet")["patient_id"])
+    codes = pq.read_table(folder / "meds" / "metadata" / "codes.parquet").to_pylist()
+    assert {"code": "DRUG//CAPECITABINE", "description": "drug: CAPECITABINE", "parent_codes": []} in codes
     assert not (path / "cohorts" / "plain" / "meds").exists()
     assert verify_release(path) == []

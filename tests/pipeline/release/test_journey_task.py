@@ -69,6 +69,9 @@ def test_time_to_next_treatment_is_the_second_line_or_death_censored_at_follow_u
     assert months[1] == round(12.0, 4) and events[1] == 1  # died at 12 months without a second line
     assert months[2] == 24.0 and events[2] == 0  # alive, censored at last follow-up
     assert months[3] is None and events[3] is None  # no first line: not in the task
+    unknown = with_journey_columns(patients.with_columns(pl.lit(None, pl.Int64).alias("vital_status_event")),
+                                   _lines(ids[:3], ["targeted", None, None]))  # fmt: skip
+    assert unknown[TTNT_EVENT].to_list()[:3] == [1, None, None]  # a second line is known; a status is not
     many_ids = [f"p{i}" for i in range(200)]
     many_patients = pl.DataFrame({"patient_id": many_ids, "survival_months": 40.0,
                                   "vital_status_event": [i % 2 for i in range(200)], "age": 60})  # fmt: skip
@@ -108,6 +111,12 @@ def test_a_release_with_journeys_is_scored_on_the_next_line(shared_study, tmp_pa
     assert set(stress_lines["patient_id"]) == set(rare["patient_id"])
     test_ids = set(pl.read_parquet(release / "cohorts" / "ov" / "test.parquet")["patient_id"])
     assert not set(rare["patient_id"]) & test_ids  # new ids, copies of test patients
+    from pipeline.recommenders.interface import items
+    from pipeline.recommenders.stage import release_lines
+
+    history = release_lines(release, "ov")
+    asked = items(rare.head(3), pl.concat([history["test"], history["stress_suite"]]))
+    assert all(item["lines"] and item["next_line"] > 1 for item in asked)  # a rare journey is asked with its history
 
 
 def test_rare_journeys_are_test_patients_with_rare_sequences() -> None:
@@ -122,6 +131,9 @@ def test_rare_journeys_are_test_patients_with_rare_sequences() -> None:
     assert case_lines.height == 2 and case_lines["regimen_class"].to_list() == ["chemotherapy", "targeted"]
     assert cases["patient_id"][0] == case_lines["patient_id"][0] != "p0"
     assert rare_journeys(lines, test.filter(pl.col("patient_id") != "p0"))[0].is_empty()
+    # many rarer sequences held only by training patients do not crowd out the test split's rare one
+    crowd = pl.concat([lines] + [_lines([f"t{k}"], [f"class{k:02d}"]) for k in range(25)])
+    assert rare_journeys(crowd, test)[0]["stress_cell"].to_list() == ["journey: chemotherapy -> targeted"]
 
 
 def test_a_recommender_request_never_carries_the_journey_columns() -> None:
