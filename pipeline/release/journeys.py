@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.journeys.lines import DAYS_PER_MONTH
 from pipeline.journeys.sampling import journey_events
 from pipeline.release.tasks import (
     JOURNEY_COLUMNS,
@@ -24,7 +25,6 @@ TOP = 5  # regimen classes and transitions listed per cohort
 RARE_SHARE = 0.02  # a sequence of regimen classes (lines 1..3) held by fewer patients with lines is rare
 RARE_DEPTH = 3
 MAX_RARE_CELLS, MAX_RARE_ROWS = 20, 50  # rare sequences kept as edge-case cells, test patients per cell
-DAYS_PER_MONTH = 30.4375
 MIN_MONTHS = 0.5 / DAYS_PER_MONTH  # half a day: a next line or death on line 1's first day is not at time 0
 
 

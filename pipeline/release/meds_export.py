@@ -48,13 +48,13 @@ def meds_files(events: dict[str, pl.DataFrame], *, name: str, version: str, crea
         return {}
     patients = sorted(pl.concat([f.select("patient_id") for f in present.values()])["patient_id"].unique())
     subject_ids = {patient: number for number, patient in enumerate(patients)}
+    patient_of = dict(enumerate(patients))  # subject id -> patient id, for the raw id column
     files: dict[str, bytes] = {}
     splits, codes = [], set()
     for release_split, meds_split in SPLITS:
         if release_split not in present:
             continue
         table = to_meds(present[release_split], subject_ids)
-        patient_of = {number: patient for patient, number in subject_ids.items()}
         raw_ids = pa.array([patient_of[n] for n in table["subject_id"].to_pylist()], pa.string())
         codes.update(table["code"].to_pylist())
         table = meds.DataSchema.align(table.append_column("patient_id", raw_ids))
