@@ -137,6 +137,7 @@ def build_release(
     on_file: Callable[[Path], None] | None = None,
     energy: Callable[[list[str]], Mapping[str, Any]] | None = None,
     ingestion: Callable[[list[str]], Mapping[str, Any]] | None = None,
+    reviews: Callable[[list[str]], Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write ``root/<version>/`` and return it; raise ReleaseError (and write nothing) when it cannot.
 
@@ -145,7 +146,9 @@ def build_release(
     returns the energy recorded for the candidates' asset partitions (``cohort`` and
     ``cohort|synthesizer``; ``pipeline.energy.lineage_energy``), recorded in the manifest as ``energy``.
     ``ingestion(cohorts)`` returns what ingestion kept and left out per cohort
-    (``pipeline.cohorts.records.ingest_summaries``), recorded per cohort as ``ingestion``.
+    (``pipeline.cohorts.records.ingest_summaries``), recorded per cohort as ``ingestion``. ``reviews(cohorts)``
+    returns clinicians' review of an earlier release per cohort (``pipeline.review.feedback.earlier_reviews``),
+    recorded per cohort as ``clinician_review``.
     """
     version = check_version(options.version)
     final = root / version
@@ -170,9 +173,11 @@ def build_release(
         partial = root / f"{PARTIAL_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
         try:
             spent = energy(lineage_partitions(candidates)) if energy is not None else None
-            ingested = ingestion([c.cohort for c in released]) if ingestion is not None else {}
+            names = [c.cohort for c in released]
+            ingested = ingestion(names) if ingestion is not None else {}
+            reviewed = reviews(names) if reviews is not None else {}
             manifest = _write_contents(partial, released, withheld, candidates, options, audit_log, on_file, spent,
-                                       ingested)  # fmt: skip
+                                       ingested, reviewed)  # fmt: skip
             write_text_atomic(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n", partial / MANIFEST)
             os.rename(partial, final)  # atomic on one filesystem
         except BaseException:
@@ -206,6 +211,7 @@ def _write_contents(
     on_file: Callable[[Path], None] | None,
     energy: Mapping[str, Any] | None = None,
     ingested: Mapping[str, Any] | None = None,
+    reviewed: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     def written(path: Path) -> Path:
         if on_file:
@@ -243,6 +249,7 @@ def _write_contents(
             "tasks": tasks.tasks,  # what `oncobench evaluate` scores, with label definitions and events
             "tasks_not_declared": tasks.not_declared,  # candidate task -> why (e.g. too few test events)
             "ingestion": (ingested or {}).get(c.cohort),  # real patients kept, quarantined, left out; warnings
+            "clinician_review": (reviewed or {}).get(c.cohort),  # of an earlier release; None when never reviewed
             "protected": protected_attributes(c.stress_suite, train),
             "journeys": journey_summary(c.lines, c.synthetic.height),  # None without timelines
             "gates": _gates(c.metrics),

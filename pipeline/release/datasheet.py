@@ -56,6 +56,32 @@ def _ingestion_lines(cohorts: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _review_lines(cohorts: dict[str, Any]) -> list[str]:
+    """What clinicians said about an earlier release of each cohort (``oncobench review``): its least plausible
+    synthetic patients and the candidate rules they suggest (pipeline/review/feedback.py)."""
+    reviewed = {name: c["clinician_review"] for name, c in cohorts.items() if c.get("clinician_review")}
+    lines = ["## Clinician review", ""]
+    if not reviewed:
+        return [*lines, "No earlier release of these cohorts was reviewed by clinicians. `oncobench review RELEASE "
+                "--cohort NAME` serves the review page; the next release lists the least plausible patients it "
+                "found and the plausibility rules they suggest.", ""]  # fmt: skip
+    lines += [
+        "Clinicians compared pairs of an earlier release's synthetic patients (which is more plausible?); "
+        "Bradley-Terry scores rank them (lower is less plausible, with a 95% bootstrap interval). Candidate "
+        "rules are proposals: none applies until a person adds it to `config/plausibility_rules.yaml`.",
+        "",
+    ]
+    for name, r in reviewed.items():
+        reliability, agreement = r.get("split_half_reliability"), r.get("reviewer_agreement")
+        lines += [f"**{name}** (release {r['release']}): {r['judgements']} judgements by {r['reviewers']} reviewer(s) "
+                  f"of {r['patients_judged']} patients; split-half reliability "
+                  f"{'not measured' if reliability is None else f'{reliability:.2f}'}; reviewer agreement "
+                  f"{'not measured' if agreement is None else f'{agreement:.2f}'}.", "",
+                  "Least plausible patients:", "", _table(r["least_plausible"]),
+                  "Candidate rules:", "", _table(r["candidate_rules"])]  # fmt: skip
+    return lines
+
+
 PLOT_CAPTIONS = {
     "pair_trend_gaps": "pair-trend gaps (1 - similarity of each column pair; 0 = as in the real data)",
     "representation": "share of each protected subgroup, real against synthetic",
@@ -196,6 +222,7 @@ def datasheet_markdown(manifest: dict[str, Any]) -> str:
         "",
         _table(gate_rows),
         *_journey_lines(cohorts),
+        *_review_lines(cohorts),
         *_plot_lines(manifest["files"]),
         "## Files",
         "",

@@ -26,6 +26,7 @@ from pipeline.release.journal import LOCAL_STEPS, STEPS, Journal, journal_dir
 from pipeline.release.manifest import ReleaseError, check_version
 from pipeline.release.records import record_release
 from pipeline.release.verify import load_manifest, verify_release
+from pipeline.review.feedback import earlier_reviews
 from pipeline.warehouse import Warehouse
 
 StepHook = Callable[[str], None]
@@ -122,7 +123,9 @@ def publish_release(
                 if step == "build" and not existed:
                     build_release(root, candidates, options, audit_log=lambda path: audit.export_log(store, path),
                                   energy=lambda partitions: lineage_energy(store, partitions),
-                                  ingestion=lambda cohorts: ingest_summaries(store, cohorts))  # fmt: skip
+                                  ingestion=lambda cohorts: ingest_summaries(store, cohorts),
+                                  reviews=lambda names: earlier_reviews(store, root, names, before=version),
+                                  )  # fmt: skip
                     sha = load_manifest(final).sha256
                 _run_step(step, final, sha, store, dvc_repo, plan)
                 if after_step is not None:
