@@ -101,3 +101,58 @@ def test_a_warehouse_travels_to_another_process(tmp_path) -> None:
     store.replace_rows("t", pl.DataFrame({"x": [1]}), {"k": "a"})
     with store.transaction():
         assert store.query("SELECT count(*) AS n FROM t")["n"][0] == 1
+
+
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+import polars as pl
+from pipeline import audit
+from pipeline.warehouse import Warehouse
+store, marker = Warehouse(sys.argv[1]), Path(sys.argv[2])
+with store.transaction():  # what a step records: its rows and their audit entry, one transaction
+    store.replace_rows("metrics", pl.DataFrame({"metric": ["new"] * 5000, "value": [2.0] * 5000}), {"cohort": "victim"})
+    audit.append(store, "validation", "victim", {"rows": 5000})
+    marker.write_text("mid-write")
+    time.sleep(120)  # killed here, holding the lock, before the commit
+"""
+
+
+def test_a_writer_killed_mid_write_loses_no_other_row_and_its_rerun_completes(tmp_path: Path) -> None:
+    """Steps on different workers write one warehouse through its lock: SIGKILL one in the middle of its
+    transaction (rows written, audit entry appended, not committed) while two others wait for the lock.
+    Its old rows stay, nothing of it lands, the waiting writers finish, and its rerun lands once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipeline import audit
+
+    path = tmp_path / "warehouse.duckdb"
+    store = Warehouse(path)
+    store.replace_rows("metrics", pl.DataFrame({"metric": ["old"] * 3, "value": [1.0] * 3}), {"cohort": "victim"})
+    marker = tmp_path / "marker"
+    victim = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(marker)])
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert victim.poll() is None and time.monotonic() < deadline, "the writer never reached mid-write"
+        time.sleep(0.05)
+    jobs = [(str(path), f"cohort_{i}", 40 + i) for i in range(2)]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        waiting = [pool.submit(_write_cohort, job) for job in jobs]  # blocked on the lock the victim holds
+        time.sleep(2)
+        assert not any(w.done() for w in waiting)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=30)
+        assert [w.result(timeout=300) for w in waiting] == [40, 41]
+    rows = store.query("SELECT cohort, metric, count(*) AS n FROM metrics GROUP BY ALL ORDER BY cohort, metric")
+    assert rows.filter(pl.col("cohort") == "victim")[["metric", "n"]].rows() == [("old", 3)]  # nothing of it landed
+    others = store.query("SELECT cohort, count(*) AS n FROM metrics WHERE cohort <> 'victim' GROUP BY ALL ORDER BY 1")
+    assert others["n"].to_list() == [40, 41]  # every other row
+    assert audit.read_log(store).height == 0
+    rerun = subprocess.run([sys.executable, "-c", KILLED_WRITER.replace("time.sleep(120)", "pass"), str(path),
+                            str(marker)], timeout=120)  # fmt: skip
+    assert rerun.returncode == 0
+    rows = store.query("SELECT metric, count(*) AS n FROM metrics WHERE cohort = 'victim' GROUP BY ALL")
+    assert rows.rows() == [("new", 5000)] and audit.read_log(store).height == 1 and audit.verify_chain(store) == []
