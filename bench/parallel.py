@@ -7,9 +7,12 @@ wall time per stage and the sum of the runs' own times:
 - ``sequential``: one run at a time, every core for it;
 - ``parallel``: as many runs at once as cores, each with its share of the cores (the default);
 - ``oversubscribed``: as many runs at once as cores, each starting a thread per core (what
-  happens without thread budgets).
+  happens without thread budgets);
+- ``celery``: as ``parallel``, but Dagster's storage on PostgreSQL and every step a Celery task run by
+  two workers in their own processes (one step at a time each, one thread), Redis as broker: the
+  real engine of ``deploy/celery`` on one machine (Debian's ``postgresql`` and ``redis-server``).
 
-    python bench/parallel.py [--synthesizers flow copula] [--only sequential parallel ...]
+    python bench/parallel.py [--synthesizers flow copula] [--only sequential parallel celery ...]
 
 Writes bench/results/parallel.csv and bench/results/parallel.md.
 """
@@ -17,6 +20,7 @@ Writes bench/results/parallel.csv and bench/results/parallel.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -25,16 +29,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.settings import quiet_environment
 
 PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
 RESULTS = PROJECT / "bench" / "results"
 CONFIGURATIONS = {  # name -> (runs at once, threads per run: None = the budget)
     "sequential": (1, None),
     "parallel": (None, None),
     "oversubscribed": (None, "cores"),
+    "celery": (None, None),
 }
 
 
@@ -65,6 +72,23 @@ def run_one(synthesizers: list[str]) -> dict[str, object]:
     return timings
 
 
+@contextlib.contextmanager
+def _engine(name: str, env: dict[str, str], work: Path) -> Iterator[dict[str, str]]:
+    """``env`` as is, or for ``celery`` on PostgreSQL and Redis with two workers (tests/runner/services.py)."""
+    if name != "celery":
+        yield env
+        return
+    from tests.runner.services import celery_environment, celery_workers, missing, on_postgres, postgres, redis
+
+    if reason := missing():
+        raise SystemExit(f"celery: {reason}")
+    with postgres() as database, redis() as broker:
+        on_postgres(Path(env["DAGSTER_HOME"]), database)
+        env = celery_environment({**env, "ONCOBENCH_THREADS": "1"}, broker)  # one step at a time per worker
+        with celery_workers(env, work):
+            yield env
+
+
 def measure(name: str, synthesizers: list[str]) -> dict[str, object]:
     """One configuration in a child process with its own instance, data folder and thread settings."""
     cores = _cores()
@@ -84,7 +108,8 @@ def measure(name: str, synthesizers: list[str]) -> dict[str, object]:
             env["ONCOBENCH_THREADS"] = str(cores)
         code = f"import json, bench.parallel as b; print(json.dumps(b.run_one({synthesizers!r})))"
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True)
+        with _engine(name, env, Path(work)) as env:
+            done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
         timings = json.loads(done.stdout.strip().splitlines()[-1])
@@ -111,6 +136,12 @@ def main() -> None:
         kept = pl.read_csv(previous).filter(~pl.col("configuration").is_in(args.only))
         order = {name: i for i, name in enumerate(CONFIGURATIONS)}
         table = pl.concat([kept, table], how="diagonal_relaxed").sort(pl.col("configuration").replace_strict(order))
+    if "parallel" in table["configuration"].to_list():  # each configuration's times as a multiple of in-process
+        base = table.filter(pl.col("configuration") == "parallel").row(0, named=True)
+        table = table.with_columns(
+            (pl.col(f"{stage}_wall_s") / base[f"{stage}_wall_s"]).round(2).alias(f"{stage}_wall_vs_parallel")
+            for stage in ("ingestion", "synthesis", "total")
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     table.write_csv(RESULTS / "parallel.csv")
     machine = platform.processor() or platform.machine()

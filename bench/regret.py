@@ -75,6 +75,14 @@ def one_seed(seed: int, patients: int, rounds: int, effect: float) -> list[dict]
     return rows
 
 
+def _exact(k: int, n: int) -> tuple[float, float]:
+    """Clopper-Pearson 95% interval of a rate k/n (scipy's exact binomial test)."""
+    from scipy.stats import binomtest
+
+    interval = binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="exact")
+    return interval.low, interval.high
+
+
 def markdown(table: pl.DataFrame, args: argparse.Namespace) -> str:
     summary = table.group_by("recommender", maintain_order=True).agg(
         mean_regret_days=pl.col("value").mean().round(1),
@@ -85,6 +93,11 @@ def markdown(table: pl.DataFrame, args: argparse.Namespace) -> str:
         passed=(pl.col("verdict") == "pass").sum(),
         seeds=pl.len(),
     )
+    rates = [_exact(f, n) for f, n in zip(summary["flagged"], summary["seeds"], strict=True)]
+    summary = summary.with_columns(
+        flag_rate_ci_low=pl.Series([low for low, _ in rates]).round(3),
+        flag_rate_ci_high=pl.Series([high for _, high in rates]).round(3),
+    )
     return "\n".join([
         "# Inverse-simulation regret in a planted world", "",
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; produced by "
@@ -93,7 +106,8 @@ def markdown(table: pl.DataFrame, args: argparse.Namespace) -> str:
         "simulator's best class minus the recommended class, restricted mean days to next line or death over 730 "
         "days, cross-fitted halves, mean over actionable patients; "
         "interval: normal, from the spread of bootstrap refits each judged on resampled patients; flagged: the "
-        "interval above the bound (30 days).", "",
+        "interval above the bound (30 days); `flag_rate_ci_*`: exact 95% interval of the share of seeds flagged "
+        "(targets: >= 0.95 for the faulty recommenders, <= 0.05 for the guideline reference and the agent).", "",
         summary.to_pandas().to_markdown(index=False), "",
         "Per seed:", "", table.to_pandas().to_markdown(index=False), "",
     ])  # fmt: skip

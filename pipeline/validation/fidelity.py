@@ -56,7 +56,8 @@ def _frequencies(real: pl.Series, synthetic: pl.Series, *, keep_null: bool) -> t
         real, synthetic = real.drop_nulls(), synthetic.drop_nulls()
     r = real.value_counts().rename({real.name: "v", "count": "r"})
     s = synthetic.value_counts().rename({synthetic.name: "v", "count": "s"})
-    joined = r.join(s, on="v", how="full", coalesce=True).fill_null(0)
+    # sorted: value_counts has no order, and summing in another order moves the last bits of a metric
+    joined = r.join(s, on="v", how="full", coalesce=True).fill_null(0).sort("v")
     p = joined["r"].to_numpy().astype(float)
     q = joined["s"].to_numpy().astype(float)
     return p / max(p.sum(), 1), q / max(q.sum(), 1)

@@ -143,16 +143,22 @@ def optimism_and_short_sightedness(real: pl.DataFrame, synthetic: pl.DataFrame) 
     return float(optimism), float(short)
 
 
+def _by_frequency(labels: pl.Series) -> list[tuple[str, int]]:
+    """(level, count), most frequent first and ties by level: the same order on every run (``value_counts``
+    has none, and the order seeds each curve's resampling)."""
+    return sorted(labels.drop_nulls().value_counts().iter_rows(), key=lambda row: (-row[1], str(row[0])))
+
+
 def km_groups(real: pl.DataFrame, kinds: ColumnKinds, protected: list[str], min_rows: int) -> list[tuple[str, str]]:
     """(column, level) pairs to draw a curve for: arms, stages and protected subgroups with enough rows."""
     groups = []
     for column in (*KM_GROUP_COLUMNS, *protected):
         if column not in kinds.all or (column in KM_GROUP_COLUMNS and column not in kinds.categorical):
             continue
-        counts = subgroup_labels(real, column).drop_nulls().value_counts()
-        if counts.height < 2:
+        counts = _by_frequency(subgroup_labels(real, column))
+        if len(counts) < 2:
             continue
-        groups += [(column, level) for level, n in counts.iter_rows() if n >= min_rows]
+        groups += [(column, level) for level, n in counts if n >= min_rows]
     return groups
 
 
@@ -237,8 +243,7 @@ def cox_covariates(real: pl.DataFrame, kinds: ColumnKinds) -> tuple[list[str], d
         if column in kinds.numerical and real[column].drop_nulls().n_unique() > 1:
             chosen.append(column)
         elif column in kinds.categorical:
-            counts = as_labels(real[column]).drop_nulls().value_counts(sort=True)
-            kept = [level for level, n in counts.iter_rows() if n >= MIN_LEVEL_ROWS]
+            kept = [level for level, n in _by_frequency(as_labels(real[column])) if n >= MIN_LEVEL_ROWS]
             if len(kept) >= 2:
                 chosen.append(column)
                 levels[column] = kept
@@ -291,8 +296,7 @@ def treatment_effect_metrics(real: pl.DataFrame, synthetic: pl.DataFrame, kinds:
     none = [Metric(FAMILY, "treatment_effect_gap", 0.0, f"(no two arms of {MIN_ARM_ROWS} real patients)")]
     if ARM_COLUMN not in kinds.categorical or not outcome <= set(real.columns) & set(synthetic.columns):
         return none
-    counts = [dict(as_labels(f[ARM_COLUMN]).drop_nulls().value_counts(sort=True).iter_rows())
-              for f in (real, synthetic)]  # fmt: skip
+    counts = [dict(_by_frequency(as_labels(f[ARM_COLUMN]))) for f in (real, synthetic)]
     arms = [level for level, n in counts[0].items() if n >= MIN_ARM_ROWS]
     if len(arms) < 2:
         return none

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,49 +22,17 @@ from pathlib import Path
 import dagster as dg
 import psutil
 import pytest
-import yaml
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from pipeline.audit import read_log, verify_entries
 from pipeline.release.verify import verify_release
 from pipeline.settings import ROOT
-from pipeline.validation.gates import ANONYMETER_METRICS, DEFAULT_CONFIG
 from pipeline.warehouse import Warehouse
+from tests.runner.world import COHORT, one_cohort_world
 
 pytestmark = [pytest.mark.slow]
-COHORT = "colon"
 KILL_POINTS = ("synthesizer_model", "benchmark_release", "model_evaluation")  # while each one's run is started
 RUN_SECONDS = 1200  # a demo of one cohort takes about 3 minutes on 2 cores
-
-
-def _world(tmp: Path) -> dict[str, str]:
-    """Environment of a demo on colon alone (lighter privacy attacks), its own instance, data and models."""
-    home = tmp / "home"
-    home.mkdir()
-    shutil.copyfile(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
-    registry = yaml.safe_load((ROOT / "config" / "cohorts.yaml").read_text())
-    registry["cohorts"] = {COHORT: registry["cohorts"][COHORT]}
-    (tmp / "cohorts.yaml").write_text(yaml.safe_dump(registry))
-    validation = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    validation["settings"].update(anonymeter_attacks=0, noise_floor=False)  # faster; the kill is what is tested
-    validation["gates"] = [g for g in validation["gates"] if g["metric"] not in ANONYMETER_METRICS]
-    (tmp / "validation.yaml").write_text(yaml.safe_dump(validation))
-    models = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())
-    models = {"models": {"reference_fair": models["models"]["reference_fair"]}}
-    (tmp / "models.yaml").write_text(yaml.safe_dump(models))
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "ONCOBENCH_DATA_DIR": str(tmp / "data"),
-        "ONCOBENCH_REGISTRY": str(tmp / "cohorts.yaml"),
-        "ONCOBENCH_VALIDATION": str(tmp / "validation.yaml"),
-        "ONCOBENCH_MODELS": str(tmp / "models.yaml"),
-        "ONCOBENCH_REPO": str(tmp),  # not a DVC repository: the release is written, not tracked
-        "ONCOBENCH_SYNTHESIZERS": "flow",
-        "ONCOBENCH_CONCURRENT_RUNS": "1",
-        "ONCOBENCH_THREADS": "1",
-        "GX_ANALYTICS_ENABLED": "False",
-    }
 
 
 def _demo(environment: dict[str, str], log: Path) -> subprocess.Popen:
@@ -92,7 +58,7 @@ def _kill_tree(process: subprocess.Popen) -> int:
 
 
 def test_a_demo_killed_at_three_points_is_finished_by_the_next(tmp_path: Path) -> None:
-    environment = _world(tmp_path)
+    environment = one_cohort_world(tmp_path)
     for number, asset in enumerate(KILL_POINTS):
         log = tmp_path / f"demo-{number}.log"
         process = _demo(environment, log)
