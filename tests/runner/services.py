@@ -6,6 +6,7 @@ says why they cannot run here (the test skips with that reason)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -149,3 +150,18 @@ def celery_workers(environment: dict[str, str], folder: Path, names: tuple[str, 
                 worker.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+
+RECORDS_OF_MAKING = {"manifest.json", "datasheet.md", "datasheet.html", "audit_log.jsonl"}  # created_at, run ids
+
+
+def release_contents(release: Path) -> dict[str, str]:
+    """sha256 of every file of a release but those that record its making (dates, run ids); the metric
+    table's rows without the id of the Dagster run that computed them."""
+    import polars as pl
+
+    found = {str(p.relative_to(release)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(release.rglob("*")) if p.is_file() and p.name not in RECORDS_OF_MAKING}  # fmt: skip
+    metrics = pl.read_parquet(release / "metrics.parquet").drop("run_id")
+    found["metrics.parquet"] = hashlib.sha256(metrics.write_csv().encode()).hexdigest()
+    return found

@@ -9,20 +9,26 @@ Both runs are `python -m runner.demo` (what `make demo` runs) on the one-cohort 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from pipeline.release.verify import verify_release
 from pipeline.settings import ROOT
 from pipeline.warehouse import Warehouse
-from tests.runner.services import celery_environment, celery_workers, missing, on_postgres, postgres, redis
+from tests.runner.services import (
+    celery_environment,
+    celery_workers,
+    missing,
+    on_postgres,
+    postgres,
+    redis,
+    release_contents,
+)
 from tests.runner.world import COHORT, one_cohort_world
 
 pytestmark = [pytest.mark.slow]
@@ -32,8 +38,6 @@ pytest.importorskip("dagster_celery", reason="dagster-celery is not installed: `
 pytest.importorskip("redis", reason="the redis client is not installed: `pip install -e '.[dev]'`")
 
 RUN_SECONDS = 1500  # the one-cohort demo takes about 3 minutes on 2 cores, either way
-# what records when and where a release was made, not what it holds
-DATED = {"manifest.json", "datasheet.md", "datasheet.html", "audit_log.jsonl"}  # created_at, run ids
 
 
 def _demo(environment: dict[str, str], log: Path) -> None:
@@ -42,16 +46,6 @@ def _demo(environment: dict[str, str], log: Path) -> None:
                               stderr=subprocess.STDOUT, timeout=RUN_SECONDS)  # fmt: skip
     assert done.returncode == 0, log.read_text()[-5000:]
     assert "done; see `make ui`" in log.read_text()
-
-
-def _contents(release: Path) -> dict[str, str]:
-    """sha256 of every file of the release but those that record its making (dates, run ids); the metric
-    table's rows without the id of the Dagster run that computed them."""
-    found = {str(p.relative_to(release)): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in sorted(release.rglob("*")) if p.is_file() and p.name not in DATED}  # fmt: skip
-    metrics = pl.read_parquet(release / "metrics.parquet").drop("run_id")
-    found["metrics.parquet"] = hashlib.sha256(metrics.write_csv().encode()).hexdigest()
-    return found
 
 
 def test_the_main_job_on_celery_workers_and_postgres_writes_the_same_release(tmp_path: Path) -> None:
@@ -83,7 +77,7 @@ def test_the_main_job_on_celery_workers_and_postgres_writes_the_same_release(tmp
 
     ours, theirs = cluster / "data" / "releases" / "0.1.0", local / "data" / "releases" / "0.1.0"
     assert verify_release(ours) == [] and verify_release(theirs) == []
-    same, expected = _contents(ours), _contents(theirs)
+    same, expected = release_contents(ours), release_contents(theirs)
     assert any(path.endswith("train.parquet") for path in same)
     assert same == expected, {k: (same.get(k), expected.get(k)) for k in set(same) | set(expected)
                               if same.get(k) != expected.get(k)}  # fmt: skip
