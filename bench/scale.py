@@ -69,7 +69,11 @@ def _timed(stage: str, command: list[str], work: Path, timeout: float) -> dict[s
 
 
 def run_size(rows: int, source: str, work: Path, timeout: float) -> list[dict[str, object]]:
-    """Every stage on a cohort of ``rows`` patients scaled up from ``source``."""
+    """Every stage on a cohort of ``rows`` patients scaled up from ``source`` (protected attributes: the
+    registry's for ``source``, as a registry export would be registered)."""
+    from pipeline.cohorts.registry import load_registry
+
+    protected = list(load_registry().get(source).protected) or ["sex", "race"]
     scaled_parquet, scaled = work / "scaled.parquet", work / "scaled_cohort.csv"
     real = work / "real.parquet"
     cli = ONCOBENCH
@@ -86,9 +90,11 @@ def run_size(rows: int, source: str, work: Path, timeout: float) -> list[dict[st
                                  "--out", str(work / "synthetic.parquet")]))  # fmt: skip
     steps.append(("validate", [*cli, "validate", str(work / "train.parquet"), str(work / "synthetic.parquet"),
                                "--holdout", str(work / "holdout.parquet"), "--cohort", "scaled",
-                               "--synthesizer", "flow", "--out", str(work / "metrics.parquet")]))  # fmt: skip
+                               "--synthesizer", "flow", "--out", str(work / "metrics.parquet"),
+                               "--protected", *protected]))  # fmt: skip
     steps.append(("stress", [*cli, "stress", str(work / "train.parquet"), "--kind", "all", "--model",
-                             str(work / "model.pkl"), "--out", str(work / "stress.parquet")]))  # fmt: skip
+                             str(work / "model.pkl"), "--out", str(work / "stress.parquet"),
+                             "--attribute", *protected]))  # fmt: skip
     steps.append(("release", [sys.executable, "-c", RELEASE, str(work)]))
     measured: dict[str, dict[str, object]] = {}
     for number, (stage, command) in enumerate(steps):

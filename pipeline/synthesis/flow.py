@@ -20,6 +20,7 @@ Coupling transforms (``passes=2``) keep sampling to two network passes per trans
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -43,6 +44,9 @@ DEFAULT_CONTEXT = (
     "cancer_related_medication", *PROTECTED_COLUMNS,
     "vital_status_event",  # so survival time is drawn given the event: keeps the Kaplan-Meier curves
 )  # fmt: skip
+# Optimizer steps at most per fit: a registry of a million patients runs fewer epochs over more rows instead
+# of 60 epochs of 2,000 steps each. No cohort under about 100,000 rows trains on fewer steps than its epochs.
+MAX_STEPS = 12_000
 SAMPLE_BATCH = 4096  # larger batches fall out of cache and sample slower (measured)
 WIDTH_PER_FEATURE = 5  # hidden units per flow dimension at least: wide lab panels need a wider network
 RARE_PARENT_SHARE = 0.10  # a parent with a larger share of rows than this in levels of < 3 rows determines nothing
@@ -65,6 +69,12 @@ class _Block:
     spike_indicator: str | None = None  # the context column recording where this column is at the spike
 
 
+def _epochs_within(epochs: int, rows: int, batch: int, max_steps: int | None) -> int:
+    """``epochs``, or fewer (at least one) when they would take more than ``max_steps`` optimizer steps."""
+    per_epoch = max(1, math.ceil(rows / batch))
+    return epochs if not max_steps else max(1, min(epochs, int(max_steps) // per_epoch))
+
+
 class FlowSynthesizer(Synthesizer):
     """Conditional neural spline flow (zuko) with a mixed-type invertible encoding."""
 
@@ -85,7 +95,7 @@ class FlowSynthesizer(Synthesizer):
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "epochs": 60, "transforms": 4, "hidden_features": 96, "bins": 8,
         "batch_size": 512, "learning_rate": 2e-3, "context_columns": None, "extra_context": None,
-        "categorical_context": True,
+        "categorical_context": True, "max_steps": MAX_STEPS,
     }  # fmt: skip
 
     def __init__(self, **params: Any) -> None:
@@ -249,7 +259,8 @@ class FlowSynthesizer(Synthesizer):
         self.params["hidden_features"] = max(int(self.params["hidden_features"]), WIDTH_PER_FEATURE * self.n_features)
         self._flow = self._build_flow()
         optimizer = torch.optim.Adam(self._flow.parameters(), lr=float(self.params["learning_rate"]))
-        epochs, batch = int(self.params["epochs"]), int(self.params["batch_size"])
+        batch = int(self.params["batch_size"])
+        epochs = _epochs_within(int(self.params["epochs"]), x.shape[0], batch, self.params.get("max_steps"))
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
         generator = torch.Generator().manual_seed(seed)
         history = []
