@@ -4,7 +4,9 @@ Each table has its column names, then two more header lines (the caDSR names and
 then one row per patient (or per follow-up). One row per patient comes out, under cBioPortal's
 clinical attribute names, so the study harmonizes like any cBioPortal folder: the barcode, sex,
 race, ethnicity, age at diagnosis, stage (pathologic, else clinical), grade, the TCGA project as
-the cancer type, and overall survival. Survival takes the latest word of the patient and follow-up
+the cancer type, and overall survival; where the project records them, hormone-receptor and HER2 status
+(BRCA), MSI (the MSI test, else mismatch-repair immunohistochemistry) and KRAS and BRAF mutation flags
+(COAD, READ). Survival takes the latest word of the patient and follow-up
 tables: dead at the death day if any table records a death, else alive at the latest last contact.
 Other tables (drugs, radiation, new tumour events) are listed in the report as not used yet.
 """
@@ -30,7 +32,18 @@ COLUMNS = {
     "AGE": ("age_at_initial_pathologic_diagnosis",),
     "STAGE": ("ajcc_pathologic_tumor_stage", "pathologic_stage", "clinical_stage"),
     "GRADE": ("tumor_grade", "neoplasm_histologic_grade"),
+    "ER_STATUS": ("breast_carcinoma_estrogen_receptor_status",),
+    "PR_STATUS": ("breast_carcinoma_progesterone_receptor_status",),
+    "HER2_STATUS": ("lab_proc_her2_neu_immunohistochemistry_receptor_status",),
 }
+# gene-level mutation flags some projects record in the patient table (COAD, READ): schema column <- (Biotab
+# column, positive values, negative values); anything else (not tested, not available) stays unknown
+FLAGS = {
+    "genomic_variant_kras": ("kras_mutation_found", ("YES",), ("NO",)),
+    "genomic_variant_braf": ("braf_gene_analysis_result", ("ABNORMAL",), ("NORMAL",)),
+}
+MSI = "microsatellite_instability"  # YES / NO
+MMR_IHC = "mismatch_rep_proteins_loss_ihc"  # e.g. "MLH1-Not Expressed|MSH2-Expressed|PMS2-Not Expressed|..."
 DEATH = ("death_days_to", "days_to_death")
 LAST_CONTACT = ("last_contact_days_to", "days_to_last_followup")
 
@@ -66,6 +79,28 @@ def _days(frame: pl.DataFrame, names: tuple[str, ...]) -> pl.Expr:
     return _first(frame, names).cast(pl.Float64, strict=False)
 
 
+def _flag(frame: pl.DataFrame, column: str, positive: tuple[str, ...], negative: tuple[str, ...]) -> pl.Expr:
+    if column not in frame.columns:
+        return pl.lit(None, dtype=pl.Boolean)
+    value = _known(column).str.strip_chars().str.to_uppercase()
+    return pl.when(value.is_in(list(positive))).then(True).when(value.is_in(list(negative))).then(False)
+
+
+def _msi(frame: pl.DataFrame) -> pl.Expr:
+    """MSI-H or MSS from the MSI test, else from mismatch-repair immunohistochemistry: a protein not expressed
+    (deficient mismatch repair) reads as MSI-H, every tested protein expressed as MSS."""
+    tested = (
+        _known(MSI).str.to_uppercase().replace_strict({"YES": "MSI-H", "NO": "MSS"}, default=None)
+        if MSI in frame.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    if MMR_IHC not in frame.columns:
+        return tested
+    ihc = _known(MMR_IHC).str.to_lowercase()
+    by_ihc = pl.when(ihc.str.contains("not expressed")).then(pl.lit("MSI-H")).when(ihc.str.contains("expressed"))
+    return pl.coalesce(tested, by_ihc.then(pl.lit("MSS")))
+
+
 def _outcomes(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Per barcode: the death day (any table) and the latest last-contact day."""
     rows = pl.concat(
@@ -93,6 +128,8 @@ def read_biotab_study(folder: Path, report: IngestReport | None = None) -> pl.Da
     frame = patients.select(
         *[_first(patients, names).alias(name) for name, names in COLUMNS.items()],
         pl.lit(project).alias("CANCER_TYPE_ACRONYM"),
+        _msi(patients).alias("MSI_STATUS"),
+        *[_flag(patients, *rule).alias(name) for name, rule in FLAGS.items()],
         pl.col("__line").alias("__source_row"),
     )
     outcomes = _outcomes([patients, *follow_ups])

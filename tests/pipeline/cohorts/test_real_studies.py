@@ -217,3 +217,19 @@ def test_tcga_biotab_folders_ingest_with_survival_from_the_follow_up(shared_stud
     assert frame["survival_months"].min() >= 0 and frame["survival_months"].max() < 400
     assert frame["cancer_stage_group"].is_not_null().any() or project == "GBM"  # GBM has no staging
     assert any("clinical_drug" in f for f in report["unused_files"])  # listed, not silently ignored
+
+
+def test_tcga_biotab_coad_biomarkers_from_the_patient_table(shared_study) -> None:
+    """COAD's patient table records the MSI test, mismatch-repair immunohistochemistry and KRAS and BRAF
+    results: MSI-H from a positive test or a protein not expressed, flags true/false only where tested."""
+    folder = shared_study("tcga_biotab_coad")
+    frame, _ = harmonized(folder)
+    raw = pd.read_csv(next(folder.glob("*clinical_patient_*.txt")), sep="\t", dtype=str, skiprows=[1, 2])
+    msi = frame["msi_status"].cast(pl.String)
+    assert (msi == "MSI-H").sum() >= (raw["microsatellite_instability"] == "YES").sum()  # the test, plus dMMR
+    assert (msi == "MSS").sum() >= (raw["microsatellite_instability"] == "NO").sum() - (
+        raw["mismatch_rep_proteins_loss_ihc"].str.contains("Not Expressed", na=False)
+    ).sum()
+    assert frame["genomic_variant_kras"].sum() == (raw["kras_mutation_found"] == "YES").sum()
+    assert frame["genomic_variant_kras"].is_not_null().sum() == raw["kras_mutation_found"].isin(["YES", "NO"]).sum()
+    assert frame["genomic_variant_braf"].sum() == (raw["braf_gene_analysis_result"] == "Abnormal").sum()
