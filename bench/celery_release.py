@@ -58,6 +58,7 @@ def main() -> int:
         postgres,
         redis,
         release_contents,
+        steps_done,
     )
 
     if reason := missing():
@@ -73,14 +74,14 @@ def main() -> int:
         environment = celery_environment(environment, broker)
         with celery_workers(environment, cluster) as logs:
             celery_seconds = _demo(environment, work / "celery.log")
-            steps = {log.name: log.read_text().count("Task execute_plan") for log in logs}
+            steps = {log.name: steps_done(log) for log in logs}
     releases = sorted(p.name for p in (local / "data" / "releases").iterdir() if p.is_dir() and p.name[0].isdigit())
     lines = ["# The default backfill in process and on Celery + Postgres", "",
              f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
              "`python bench/celery_release.py`. Both: `python -m runner.demo`, 2 runs at once; Celery: 2 workers "
              "with one step at a time and one thread each, Dagster storage on PostgreSQL, Redis broker.", "",
-             f"- in process: {local_seconds:.0f} s; Celery + Postgres: {celery_seconds:.0f} s "
-             f"({celery_seconds / local_seconds:.2f}x); steps per worker: {steps}", ""]  # fmt: skip
+             f"- in process: {local_seconds:.0f} s; Celery + Postgres: {celery_seconds:.0f} s (wall times of this run, "
+             f"not a timing benchmark: see bench/parallel.py); steps finished per worker: {steps}", ""]  # fmt: skip
     identical = True
     for version in releases:
         ours = release_contents(cluster / "data" / "releases" / version)
@@ -92,7 +93,10 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "celery_release.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    shutil.rmtree(work, ignore_errors=True)
+    if identical:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"kept for inspection: {work}", file=sys.stderr)
     return 0 if identical else 1
 
 

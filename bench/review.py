@@ -10,7 +10,8 @@ ones (a coin), and answers wrongly 20% of the time. Pairs come from the review p
 Reliability is bounded by the world, not the method: only the planted tenth differs in true plausibility, a
 spread of about 0.17 in squared log-odds (a two-point distribution with a gap of log 4); the ceiling it implies
 is printed beside the measurement (the Spearman–Brown formula with the error variance of a Bradley–Terry score
-judged ``n`` times at even odds, 4/n).
+judged ``n`` times at even odds, 4/n, with the judgements spread evenly; active pairs, which spend them where
+the ranking is uncertain, can do better).
 
     python bench/review.py [--seeds 8] [--judgements 300 600 1200]
 
@@ -75,7 +76,8 @@ def ceiling(judgements: int, patients: int = 40, planted: int = 4) -> float:
     """The reliability an ideal estimator reaches in this world with ``judgements`` spread evenly."""
     share = planted / patients
     true_variance = share * (1 - share) * math.log(4) ** 2
-    error = 4 / (2 * judgements / patients)  # one half of the judgements, each patient in two per judgement
+    per_patient = (judgements / 2) * 2 / patients  # a half holds judgements/2 comparisons of 2 patients each
+    error = 4 / per_patient  # the variance of a Bradley-Terry score from that many comparisons at even odds
     half = true_variance / (true_variance + error)
     return 2 * half / (1 + half)
 

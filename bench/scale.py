@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.settings import export_environment
@@ -68,7 +69,8 @@ def _timed(stage: str, command: list[str], work: Path, timeout: float) -> dict[s
     return row
 
 
-def run_size(rows: int, source: str, work: Path, timeout: float) -> list[dict[str, object]]:
+def run_size(rows: int, source: str, work: Path, timeout: float, on_stage: Callable[[list[dict[str, object]]], None]
+             ) -> list[dict[str, object]]:  # fmt: skip
     """Every stage on a cohort of ``rows`` patients scaled up from ``source`` (protected attributes: the
     registry's for ``source``, as a registry export would be registered)."""
     from pipeline.cohorts.registry import load_registry
@@ -107,6 +109,7 @@ def run_size(rows: int, source: str, work: Path, timeout: float) -> list[dict[st
             kept["exit"], kept["error"] = row["exit"], row.get("error", kept.get("error"))
         else:
             measured[stage] = {**row, "stage": stage}
+        on_stage([{"rows": rows, **row} for row in measured.values()])  # written as it goes: a stopped run keeps it
         if row["exit"] not in ("0", "1"):  # validate exits 1 when a gate fails: a verdict, not a crash
             break
     return [{"rows": rows, **row} for row in measured.values()]
@@ -132,7 +135,8 @@ def main() -> int:
         print(f"{size} patients ...", file=sys.stderr, flush=True)
         work = Path(tempfile.mkdtemp(prefix=f"oncobench-scale-{size}-", dir=args.keep))
         try:
-            found = run_size(size, args.source, work, args.timeout)
+            found = run_size(size, args.source, work, args.timeout,
+                             lambda done, before=list(rows): _write([*before, *done], args))  # fmt: skip
         finally:
             if args.keep is None:
                 shutil.rmtree(work, ignore_errors=True)

@@ -62,9 +62,9 @@ def _review_lines(cohorts: dict[str, Any]) -> list[str]:
     reviewed = {name: c["clinician_review"] for name, c in cohorts.items() if c.get("clinician_review")}
     lines = ["## Clinician review", ""]
     if not reviewed:
-        return [*lines, "No earlier release of these cohorts was reviewed by clinicians. `oncobench review RELEASE "
-                "--cohort NAME` serves the review page; the next release lists the least plausible patients it "
-                "found and the plausibility rules they suggest.", ""]  # fmt: skip
+        return [*lines, "No clinicians' review of an earlier release of these cohorts is on record (or that release "
+                "is no longer on disk). `oncobench review RELEASE --cohort NAME` serves the review page; the next "
+                "release lists the least plausible patients it found and the rules they suggest.", ""]  # fmt: skip
     lines += [
         "Clinicians compared pairs of an earlier release's synthetic patients (which is more plausible?); "
         "Bradley-Terry scores rank them (lower is less plausible, with a 95% bootstrap interval). Candidate "

@@ -29,6 +29,20 @@ def check_version(version: str) -> str:
     return version
 
 
+def version_key(version: str) -> tuple | None:
+    """Semantic Versioning precedence (semver.org, item 11) as a sortable key; None for a non-version.
+    A pre-release sorts before its release; its identifiers compare numerically when both are numbers,
+    numbers before words, and a longer list of equal identifiers after a shorter one."""
+    found = SEMVER.match(version)
+    if found is None:
+        return None
+    core = tuple(int(part) for part in found.groups()[:3])
+    if found.group(4) is None:
+        return (core, 1, ())
+    identifiers = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in found.group(4)[1:].split("."))
+    return (core, 0, identifiers)
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

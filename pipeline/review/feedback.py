@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from packaging.version import InvalidVersion, Version
 
+from pipeline.release.manifest import version_key
 from pipeline.review.pool import ReviewPool, review_summary
 from pipeline.review.store import CREATE, TABLE, judgements
 from pipeline.warehouse import Warehouse
@@ -25,20 +25,13 @@ RULES_LISTED = 5
 SHOWN_FIELDS = ("sex", "age_at_diagnosis", "primary_cancer_condition", "cancer_stage_group", "survival_months")
 
 
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-def _reviewed_releases(store: Warehouse, cohort: str, before: Version) -> list[str]:
-    """Releases with judgements of ``cohort`` older than ``before``, latest first."""
+def _reviewed_releases(store: Warehouse, cohort: str, before: tuple) -> list[str]:
+    """Releases with judgements of ``cohort`` that precede ``before`` (a :func:`version_key`), latest first."""
     with store.connect() as con:
         con.execute(CREATE)
         query = f"SELECT DISTINCT release FROM {TABLE} WHERE cohort = ?"
         found = [row[0] for row in con.execute(query, [cohort]).fetchall()]
-    dated = [(v, r) for r in found if (v := _version(r)) is not None and v < before]
+    dated = [(key, r) for r in found if (key := version_key(r)) is not None and key < before]
     return [r for _, r in sorted(dated, reverse=True)]
 
 
@@ -53,13 +46,16 @@ def _reviewed_patients(release_dir: Path, cohort: str, ids: set[str]) -> pl.Data
 
 def cohort_review(store: Warehouse, releases_root: Path, cohort: str, *, before: str) -> dict[str, Any] | None:
     """The review of ``cohort`` in the latest earlier release that was reviewed and is still on disk, or None."""
-    bound = _version(before)
+    bound = version_key(before)
     if bound is None:
         return None
     for release in _reviewed_releases(store, cohort, bound):
         done = judgements(store, release, cohort)
         judged = {i for j in done for i in (j.left, j.right)}
-        patients = _reviewed_patients(Path(releases_root) / release, cohort, judged)
+        try:
+            patients = _reviewed_patients(Path(releases_root) / release, cohort, judged)
+        except (OSError, pl.exceptions.PolarsError):  # an unreadable earlier release: the one before it
+            continue
         if patients is None or patients.height < 2:
             continue
         known = set(patients["patient_id"])

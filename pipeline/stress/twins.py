@@ -37,7 +37,8 @@ def counterfactual_values(frame: pl.DataFrame, attribute: str) -> dict[str, obje
     if not is_banded(frame[attribute]):
         return {label: label for label in observed}
     medians = frame.with_columns(labels.alias("__band")).group_by("__band").agg(pl.col(attribute).median())
-    return {band: value for band, value in medians.drop_nulls("__band").iter_rows() if band in observed}
+    median = dict(medians.drop_nulls("__band").iter_rows())
+    return {band: median[band] for band in observed if band in median}  # in label order: the twins' row order
 
 
 def make_twins(

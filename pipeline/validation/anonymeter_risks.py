@@ -8,6 +8,7 @@ import warnings
 import polars as pl
 
 from pipeline.validation.adversary import FAMILY, quasi_identifiers, sample_rows
+from pipeline.validation.anonymeter_order import ordered_singling_out
 from pipeline.validation.columns import SURVIVAL_EVENT, ColumnKinds
 from pipeline.validation.metrics import Metric
 
@@ -29,8 +30,7 @@ def anonymeter_risks(
     and biomarkers; inference guesses the event and each protected attribute (``secrets``) from
     the other quasi-identifiers. Each risk carries anonymeter's 95% interval. Targets are drawn
     with ``seed`` before anonymeter sees them, so linkability and inference are reproducible;
-    singling-out varies by about 0.02 between runs (anonymeter 1.1 builds its queries from an
-    unordered polars ``group_by``).
+    singling-out too, with its query pools ordered (:mod:`pipeline.validation.anonymeter_order`).
     """
     from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
 
@@ -56,7 +56,10 @@ def anonymeter_risks(
     metrics = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        singling = SinglingOutEvaluator(ori, syn, n_attacks=attacks, control=control, seed=seed).evaluate("univariate")
+        with ordered_singling_out():  # the same queries in every process
+            singling = SinglingOutEvaluator(ori, syn, n_attacks=attacks, control=control, seed=seed).evaluate(
+                "univariate"
+            )
         metrics.append(risk("singling_out_risk", singling.risk()))
         if demographic and clinical:
             halves = (demographic, clinical)

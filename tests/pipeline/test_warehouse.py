@@ -118,6 +118,12 @@ with store.transaction():  # what a step records: its rows and their audit entry
 """
 
 
+def _write_after_saying_so(args: tuple[str, str, int, str]) -> int:
+    path, cohort, rows, marker = args
+    Path(marker).write_text("about to write")  # the next call waits for the warehouse's lock
+    return _write_cohort((path, cohort, rows))
+
+
 def test_a_writer_killed_mid_write_loses_no_other_row_and_its_rerun_completes(tmp_path: Path) -> None:
     """Steps on different workers write one warehouse through its lock: SIGKILL one in the middle of its
     transaction (rows written, audit entry appended, not committed) while two others wait for the lock.
@@ -134,18 +140,28 @@ def test_a_writer_killed_mid_write_loses_no_other_row_and_its_rerun_completes(tm
     store.replace_rows("metrics", pl.DataFrame({"metric": ["old"] * 3, "value": [1.0] * 3}), {"cohort": "victim"})
     marker = tmp_path / "marker"
     victim = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), str(marker)])
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert victim.poll() is None and time.monotonic() < deadline, "the writer never reached mid-write"
-        time.sleep(0.05)
-    jobs = [(str(path), f"cohort_{i}", 40 + i) for i in range(2)]
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        waiting = [pool.submit(_write_cohort, job) for job in jobs]  # blocked on the lock the victim holds
-        time.sleep(2)
-        assert not any(w.done() for w in waiting)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=30)
-        assert [w.result(timeout=300) for w in waiting] == [40, 41]
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert victim.poll() is None and time.monotonic() < deadline, "the writer never reached mid-write"
+            time.sleep(0.05)
+        said = [tmp_path / f"waiting_{i}" for i in range(2)]
+        jobs = [(str(path), f"cohort_{i}", 40 + i, str(said[i])) for i in range(2)]
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            waiting = [pool.submit(_write_after_saying_so, job) for job in jobs]
+            while not all(m.exists() for m in said):  # both at the lock's door
+                assert time.monotonic() < deadline and not any(w.done() for w in waiting), [
+                    w.exception() for w in waiting if w.done()
+                ]
+                time.sleep(0.05)
+            time.sleep(1)
+            assert not any(w.done() for w in waiting)  # held off by the victim's lock
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=30)
+            assert [w.result(timeout=300) for w in waiting] == [40, 41]
+    finally:
+        if victim.poll() is None:
+            victim.kill()
     rows = store.query("SELECT cohort, metric, count(*) AS n FROM metrics GROUP BY ALL ORDER BY cohort, metric")
     assert rows.filter(pl.col("cohort") == "victim")[["metric", "n"]].rows() == [("old", 3)]  # nothing of it landed
     others = store.query("SELECT cohort, count(*) AS n FROM metrics WHERE cohort <> 'victim' GROUP BY ALL ORDER BY 1")

@@ -1,14 +1,17 @@
-"""Real services for distributed runs (tests and bench/parallel.py): a throwaway PostgreSQL cluster and a
-Redis server, each on a free port of 127.0.0.1, started from Debian's binaries and removed afterwards; a
-Dagster instance on that PostgreSQL; Celery workers (dagster-celery) in their own processes. ``missing()``
-says why they cannot run here (the test skips with that reason)."""
+"""Real services for distributed runs (tests and bench/): a throwaway PostgreSQL cluster and a Redis
+server, each on a free port of 127.0.0.1, started from Debian's binaries and removed afterwards; a
+Dagster instance on that PostgreSQL; Celery workers (dagster-celery) in their own process groups,
+stopped with everything they started. ``missing()`` says why they cannot run here (the test skips
+with that reason)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,19 +22,32 @@ from pathlib import Path
 
 import yaml
 
-POSTGRES_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 REDIS = shutil.which("redis-server")
 INSTALL = "apt-get install -y postgresql redis-server"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _postgres_bin() -> Path | None:
+    """The bin folder of the newest PostgreSQL server installed (one with ``initdb``), by version number."""
+    found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    numbered = [(tuple(int(x) for x in p.parent.name.split(".") if x.isdigit()), p) for p in found]
+    return max(numbered)[1] if numbered else None
+
+
+def _postgres_user() -> pwd.struct_passwd | None:
+    with contextlib.suppress(KeyError):
+        return pwd.getpwnam("postgres")
+    return None
 
 
 def missing() -> str | None:
     """Why the services cannot start here, or None."""
-    if not POSTGRES_BIN or not (POSTGRES_BIN[-1] / "initdb").exists():
+    if _postgres_bin() is None:
         return f"PostgreSQL is not installed (`{INSTALL}`)"
     if REDIS is None:
         return f"redis-server is not installed (`{INSTALL}`)"
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        return "running as root without runuser: PostgreSQL refuses to run as root"
+    if os.geteuid() == 0 and _postgres_user() is None:
+        return "running as root without a postgres user: PostgreSQL refuses to run as root"
     return None
 
 
@@ -41,72 +57,84 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: float = 60) -> None:
+def _wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path | None, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode} before listening on {port}")
+            said = log.read_text()[-2000:] if log is not None and log.exists() else ""
+            raise RuntimeError(f"{what} exited with {process.returncode} before listening on {port}:\n{said}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
             return
         time.sleep(0.2)
     raise RuntimeError(f"{what} did not listen on {port} within {seconds:.0f} s")
 
 
-def _as_postgres(command: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: as root, run it as the ``postgres`` system user."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+def _stop(process: subprocess.Popen, how: int = signal.SIGTERM, seconds: float = 30) -> None:
+    """Signal ``process``'s whole process group (it was started in its own session), then kill what is left."""
+    for sent in (how, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sent)
+        try:
+            process.wait(timeout=seconds)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @contextlib.contextmanager
 def postgres() -> Iterator[str]:
-    """A new cluster with a ``dagster`` database; yields its URL (trust authentication, 127.0.0.1 only)."""
-    binaries = POSTGRES_BIN[-1]
+    """A new cluster with a ``dagster`` database; yields its URL (trust authentication, 127.0.0.1 only).
+    As root it runs as the ``postgres`` system user (PostgreSQL refuses root); stopped with a fast shutdown."""
+    binaries = _postgres_bin()
+    if binaries is None:
+        raise RuntimeError(missing() or "PostgreSQL is not installed")
+    account = _postgres_user() if os.geteuid() == 0 else None
+    as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []} if account else {}
     folder = Path(tempfile.mkdtemp(prefix="oncobench-pg-"))  # not under pytest's root-only tmp folder
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", free_port()
-    subprocess.run(_as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                                 "-E", "UTF8"]), check=True, capture_output=True)  # fmt: skip
-    server = subprocess.Popen(
-        _as_postgres([str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-k", str(folder),
-                      "-h", "127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"]),
-        stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("w"),
-    )  # fmt: skip
+    server = None
     try:
-        _wait_for_port(port, server, "postgres")
+        if account is not None:
+            os.chown(folder, account.pw_uid, account.pw_gid)
+        data, port, log = folder / "data", free_port(), folder / "server.log"
+        made = subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
+                               "UTF8"], capture_output=True, text=True, **as_user)  # fmt: skip
+        if made.returncode != 0:
+            raise RuntimeError(f"initdb failed ({made.returncode}):\n{made.stderr[-2000:]}")
+        with log.open("w") as out:
+            server = subprocess.Popen(
+                [str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-k", str(folder), "-h", "127.0.0.1",
+                 "-c", "max_connections=200", "-c", "fsync=off"],
+                stdout=subprocess.DEVNULL, stderr=out, start_new_session=True, **as_user,
+            )  # fmt: skip
+        _wait_for_port(port, server, "postgres", log)
         for _ in range(50):  # the port opens a moment before connections are accepted
-            made = subprocess.run(_as_postgres([str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                                                "-U", "postgres", "dagster"]), capture_output=True)  # fmt: skip
+            made = subprocess.run([str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                                   "dagster"], capture_output=True, text=True)  # fmt: skip
             if made.returncode == 0:
                 break
             time.sleep(0.2)
         else:
-            raise RuntimeError(f"createdb failed: {made.stderr.decode()}")
+            raise RuntimeError(f"createdb failed: {made.stderr[-2000:]}")
         yield f"postgresql://postgres@127.0.0.1:{port}/dagster"
     finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=30)
-        if server.poll() is None:
-            server.kill()
+        if server is not None:
+            _stop(server, signal.SIGINT)  # SIGINT: fast shutdown (clients disconnected, shared memory freed)
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def redis() -> Iterator[str]:
     """A Redis server without persistence; yields its URL."""
+    if REDIS is None:
+        raise RuntimeError(missing() or "redis-server is not installed")
     port = free_port()
-    server = subprocess.Popen([str(REDIS), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen([REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     try:
-        _wait_for_port(port, server, "redis-server")
+        _wait_for_port(port, server, "redis-server", None)
         yield f"redis://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=30)
-        if server.poll() is None:
-            server.kill()
+        _stop(server)
 
 
 def on_postgres(dagster_home: Path, url: str) -> None:
@@ -125,11 +153,12 @@ def celery_environment(environment: dict[str, str], broker: str) -> dict[str, st
 
 
 @contextlib.contextmanager
-def celery_workers(environment: dict[str, str], folder: Path, names: tuple[str, ...] = ("w1", "w2")) -> Iterator[
-    list[Path]
-]:  # fmt: skip
-    """Workers of ``environment``'s broker, one process each taking one step at a time (``--concurrency=1``,
-    the thread budget of ``environment``); yields their log files and stops them afterwards."""
+def celery_workers(
+    environment: dict[str, str], folder: Path, names: tuple[str, ...] = ("w1", "w2")
+) -> Iterator[list[Path]]:
+    """Workers of ``environment``'s broker, one process group each taking one step at a time
+    (``--concurrency=1``, the thread budget of ``environment``); yields their log files. Each group (the
+    ``dagster-celery`` wrapper, the ``celery`` worker it starts and its pool) is stopped afterwards."""
     config = folder / "worker.yaml"
     queues = {"broker": environment["ONCOBENCH_CELERY_BROKER"], "backend": environment["ONCOBENCH_CELERY_BACKEND"]}
     config.write_text(yaml.safe_dump({"execution": {"config": queues}}))
@@ -138,18 +167,19 @@ def celery_workers(environment: dict[str, str], folder: Path, names: tuple[str, 
     workers, logs = [], [folder / f"{name}.log" for name in names]
     try:
         for name, log in zip(names, logs, strict=True):
-            workers.append(subprocess.Popen([*command, "-n", name, "--", "--concurrency=1"], env=environment,
-                                            cwd=Path(__file__).resolve().parents[2], stdout=log.open("w"),
-                                            stderr=subprocess.STDOUT))  # fmt: skip
+            with log.open("w") as out:
+                workers.append(subprocess.Popen([*command, "-n", name, "--", "--concurrency=1"], env=environment,
+                                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                                start_new_session=True))  # fmt: skip
         yield logs
     finally:
         for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            _stop(worker, seconds=60)
+
+
+def steps_done(log: Path) -> int:
+    """Steps a Celery worker finished, from its log."""
+    return sum(1 for line in log.read_text().splitlines() if "Task execute_plan[" in line and "] succeeded" in line)
 
 
 RECORDS_OF_MAKING = {"manifest.json", "datasheet.md", "datasheet.html", "audit_log.jsonl"}  # created_at, run ids
@@ -165,3 +195,16 @@ def release_contents(release: Path) -> dict[str, str]:
     metrics = pl.read_parquet(release / "metrics.parquet").drop("run_id")
     found["metrics.parquet"] = hashlib.sha256(metrics.write_csv().encode()).hexdigest()
     return found
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """SIGKILL ``process`` and every process under it (a demo's daemon and runs)."""
+    import psutil
+
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(process.pid)
+        tree = [root, *root.children(recursive=True)]
+        for member in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+        psutil.wait_procs(tree, timeout=30)

@@ -9,6 +9,7 @@ Both runs are `python -m runner.demo` (what `make demo` runs) on the one-cohort 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -23,11 +24,13 @@ from pipeline.warehouse import Warehouse
 from tests.runner.services import (
     celery_environment,
     celery_workers,
+    kill_tree,
     missing,
     on_postgres,
     postgres,
     redis,
     release_contents,
+    steps_done,
 )
 from tests.runner.world import COHORT, one_cohort_world
 
@@ -42,9 +45,14 @@ RUN_SECONDS = 1500  # the one-cohort demo takes about 3 minutes on 2 cores, eith
 
 def _demo(environment: dict[str, str], log: Path) -> None:
     with log.open("w") as out:
-        done = subprocess.run([sys.executable, "-m", "runner.demo"], cwd=ROOT, env=environment, stdout=out,
-                              stderr=subprocess.STDOUT, timeout=RUN_SECONDS)  # fmt: skip
-    assert done.returncode == 0, log.read_text()[-5000:]
+        demo = subprocess.Popen([sys.executable, "-m", "runner.demo"], cwd=ROOT, env=environment, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            code = demo.wait(timeout=RUN_SECONDS)
+        except subprocess.TimeoutExpired:
+            kill_tree(demo)  # the demo, its daemon and its runs
+            raise AssertionError(f"the demo did not finish in {RUN_SECONDS} s:\n{log.read_text()[-3000:]}") from None
+    assert code == 0, log.read_text()[-5000:]
     assert "done; see `make ui`" in log.read_text()
 
 
@@ -65,14 +73,14 @@ def test_the_main_job_on_celery_workers_and_postgres_writes_the_same_release(tmp
             seconds = time.monotonic() - started
         import psycopg2
 
-        with psycopg2.connect(database) as connection, connection.cursor() as cursor:
+        with contextlib.closing(psycopg2.connect(database)) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT status, count(*) FROM runs GROUP BY status")
             runs = dict(cursor.fetchall())
             cursor.execute("SELECT count(*) FROM event_logs WHERE dagster_event_type = 'STEP_SUCCESS'")
             steps = cursor.fetchone()[0]
     assert runs.get("SUCCESS", 0) >= 5 and set(runs) == {"SUCCESS"}, runs  # recorded in Postgres, none failed
-    for log in worker_logs:  # each worker executed steps of the graph
-        assert "Task execute_plan" in log.read_text() and "succeeded" in log.read_text(), f"{log.name}: no step"
+    done_by = {log.name: steps_done(log) for log in worker_logs}
+    assert all(done_by.values()) and sum(done_by.values()) >= steps, done_by  # both workers ran steps, all of them
     assert steps >= 10
 
     ours, theirs = cluster / "data" / "releases" / "0.1.0", local / "data" / "releases" / "0.1.0"
@@ -86,4 +94,4 @@ def test_the_main_job_on_celery_workers_and_postgres_writes_the_same_release(tmp
         "SELECT task, count(*) AS n FROM evaluations GROUP BY ALL"
     )
     assert sorted(scored["task"]) == sorted(tasks) and set(scored["n"]) == {1}
-    print(f"celery + postgres demo: {seconds:.0f} s, {steps} steps, runs {runs}")
+    print(f"celery + postgres demo: {seconds:.0f} s, steps {done_by}, runs {runs}")

@@ -90,7 +90,7 @@ def _msi(frame: pl.DataFrame) -> pl.Expr:
     """MSI-H or MSS from the MSI test, else from mismatch-repair immunohistochemistry: a protein not expressed
     (deficient mismatch repair) reads as MSI-H, every tested protein expressed as MSS."""
     tested = (
-        _known(MSI).str.to_uppercase().replace_strict({"YES": "MSI-H", "NO": "MSS"}, default=None)
+        _known(MSI).str.strip_chars().str.to_uppercase().replace_strict({"YES": "MSI-H", "NO": "MSS"}, default=None)
         if MSI in frame.columns
         else pl.lit(None, dtype=pl.String)
     )

@@ -40,7 +40,10 @@ def test_the_next_release_lists_the_least_plausible_patients_of_the_reviewed_one
     store, root = Warehouse(tmp_path / "w.duckdb"), tmp_path / "releases"
     first = publish_release(root, [candidate(colon_rows, "good")], ReleaseOptions("1.0.0", created_at=CREATED),
                             store=store)  # fmt: skip
-    assert "No earlier release of these cohorts was reviewed" in (first.path / "datasheet.md").read_text()
+    assert (
+        "No clinicians' review of an earlier release of these cohorts is on record"
+        in (first.path / "datasheet.md").read_text()
+    )
     bad = _review(store, first.path, rejected=3)
 
     second = publish_release(root, [candidate(colon_rows, "good")], ReleaseOptions("1.1.0", created_at=CREATED),
@@ -58,3 +61,5 @@ def test_the_next_release_lists_the_least_plausible_patients_of_the_reviewed_one
     assert earlier_reviews(store, root, ["good"], before="1.0.0") == {}  # not its own review
     assert earlier_reviews(store, root, ["good", "other"], before="2.0.0").keys() == {"good"}
     assert earlier_reviews(store, root, ["good"], before="not-a-version") == {}
+    assert earlier_reviews(store, root, ["good"], before="1.0.0-rc.1") == {}  # a pre-release comes before 1.0.0
+    assert earlier_reviews(store, root, ["good"], before="1.0.1-rc.1").keys() == {"good"}
