@@ -69,8 +69,8 @@ def _timed(stage: str, command: list[str], work: Path, timeout: float) -> dict[s
     return row
 
 
-def run_size(rows: int, source: str, work: Path, timeout: float, on_stage: Callable[[list[dict[str, object]]], None]
-             ) -> list[dict[str, object]]:  # fmt: skip
+def run_size(rows: int, source: str, work: Path, timeout: float, on_stage: Callable[[list[dict[str, object]]], None],
+             finished: dict[str, dict[str, object]] | None = None) -> list[dict[str, object]]:  # fmt: skip
     """Every stage on a cohort of ``rows`` patients scaled up from ``source`` (protected attributes: the
     registry's for ``source``, as a registry export would be registered)."""
     from pipeline.cohorts.registry import load_registry
@@ -100,6 +100,9 @@ def run_size(rows: int, source: str, work: Path, timeout: float, on_stage: Calla
     steps.append(("release", [sys.executable, "-c", RELEASE, str(work)]))
     measured: dict[str, dict[str, object]] = {}
     for number, (stage, command) in enumerate(steps):
+        if stage in (finished or {}):  # measured by an earlier run on this folder (--work): its outputs are here
+            measured[stage] = {k: v for k, v in finished[stage].items() if k != "rows"}
+            continue
         row = _timed(f"{stage}_{number}", command, work, timeout)
         if stage in measured:  # the cohort is made in three commands: one row
             kept = measured[stage]
@@ -129,20 +132,32 @@ def main() -> int:
     parser.add_argument("--source", default="prostate_seer")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds one stage may take")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folders here")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="one size: go on in this kept folder, skipping stages scale.csv has as done")  # fmt: skip
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
     for size in args.sizes:
         print(f"{size} patients ...", file=sys.stderr, flush=True)
-        work = Path(tempfile.mkdtemp(prefix=f"oncobench-scale-{size}-", dir=args.keep))
+        work = args.work or Path(tempfile.mkdtemp(prefix=f"oncobench-scale-{size}-", dir=args.keep))
+        finished = _finished(size) if args.work else {}
         try:
             found = run_size(size, args.source, work, args.timeout,
-                             lambda done, before=list(rows): _write([*before, *done], args))  # fmt: skip
+                             lambda done, before=list(rows): _write([*before, *done], args), finished)  # fmt: skip
         finally:
-            if args.keep is None:
+            if args.keep is None and args.work is None:
                 shutil.rmtree(work, ignore_errors=True)
         rows += found
         _write(rows, args)
     return 0
+
+
+def _finished(size: int) -> dict[str, dict[str, object]]:
+    """Stages of ``size`` that scale.csv records as done (exit 0)."""
+    path = RESULTS / "scale.csv"
+    if not path.exists():
+        return {}
+    table = pl.read_csv(path, infer_schema_length=None).filter((pl.col("rows") == size) & (pl.col("exit") == 0))
+    return {row["stage"]: row for row in table.drop("growth", strict=False).to_dicts()}
 
 
 def _write(rows: list[dict[str, object]], args: argparse.Namespace) -> None:

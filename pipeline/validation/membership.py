@@ -47,13 +47,15 @@ def domias_sets(
 ) -> DomiasSets:
     """The rows a DOMIAS attack compares, in the first whitened principal components of the mixed encoding.
 
-    Half of the holdout is the reference, the other half the non-members; as many training
-    patients are the members."""
+    Half of the holdout is the reference, the other half the non-members (each at most ``max_rows``);
+    as many training patients are the members."""
     from sklearn.decomposition import PCA
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(holdout.height)
     reference, non_members = holdout[order[: holdout.height // 2]], holdout[order[holdout.height // 2 :]]
+    # at most max_rows each: the kernel densities cost (reference rows) x (scored rows), quadratic in a registry
+    reference, non_members = sample_rows(reference, max_rows, seed + 2), sample_rows(non_members, max_rows, seed + 3)
     members = sample_rows(train, non_members.height, seed)
     synthetic = sample_rows(synthetic, max_rows, seed + 1)
     encoder = MixedEncoder.fit(kinds, train, holdout, synthetic)

@@ -163,3 +163,16 @@ def test_every_planted_failure_is_withheld(colon_three_way, name: str) -> None:
     assert planted_set is not None
     result = _validate(train, holdout, planted_set)
     assert not result.passed, f"{name} was released: {result.verdict()}"
+
+
+def test_domias_compares_at_most_max_rows_of_each_set_so_a_registry_costs_no_more(colon_three_way) -> None:
+    """The kernel densities cost (reference rows) x (scored rows): each set is capped, drawn with the seed."""
+    from pipeline.validation.membership import domias_sets
+
+    train, holdout, synthetic = colon_three_way
+    big = pl.concat([holdout] * 40)  # a holdout of a registry's size
+    kinds = column_kinds(train)
+    sets = domias_sets(train, big, synthetic, kinds, seed=0, max_rows=300)
+    assert max(len(sets.reference), len(sets.non_members), len(sets.members), len(sets.synthetic)) <= 300
+    again = domias_sets(train, big, synthetic, kinds, seed=0, max_rows=300)
+    assert np.array_equal(sets.reference, again.reference) and np.array_equal(sets.members, again.members)
