@@ -44,9 +44,7 @@ DEFAULT_CONTEXT = (
     "cancer_related_medication", *PROTECTED_COLUMNS,
     "vital_status_event",  # so survival time is drawn given the event: keeps the Kaplan-Meier curves
 )  # fmt: skip
-# Optimizer steps at most per fit: a registry of a million patients runs fewer epochs over more rows instead
-# of 60 epochs of 2,000 steps each. No cohort under about 100,000 rows trains on fewer steps than its epochs.
-MAX_STEPS = 12_000
+MAX_STEPS = 12_000  # per fit: a registry runs fewer epochs over more rows; none under ~100,000 rows changes
 SAMPLE_BATCH = 4096  # larger batches fall out of cache and sample slower (measured)
 WIDTH_PER_FEATURE = 5  # hidden units per flow dimension at least: wide lab panels need a wider network
 RARE_PARENT_SHARE = 0.10  # a parent with a larger share of rows than this in levels of < 3 rows determines nothing
