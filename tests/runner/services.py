@@ -90,21 +90,21 @@ def postgres() -> Iterator[str]:
         raise RuntimeError(missing() or "PostgreSQL is not installed")
     account = _postgres_user() if os.geteuid() == 0 else None
     as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []} if account else {}
-    folder = Path(tempfile.mkdtemp(prefix="oncobench-pg-"))  # not under pytest's root-only tmp folder
+    folder = Path(tempfile.mkdtemp(prefix="oncobench-pg-"))  # not under pytest's root-only tmp folder; its cwd
     server = None
     try:
         if account is not None:
             os.chown(folder, account.pw_uid, account.pw_gid)
         data, port, log = folder / "data", free_port(), folder / "server.log"
         made = subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
-                               "UTF8"], capture_output=True, text=True, **as_user)  # fmt: skip
+                               "UTF8"], capture_output=True, text=True, cwd=folder, **as_user)  # fmt: skip
         if made.returncode != 0:
             raise RuntimeError(f"initdb failed ({made.returncode}):\n{made.stderr[-2000:]}")
         with log.open("w") as out:
             server = subprocess.Popen(
                 [str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-k", str(folder), "-h", "127.0.0.1",
                  "-c", "max_connections=200", "-c", "fsync=off"],
-                stdout=subprocess.DEVNULL, stderr=out, start_new_session=True, **as_user,
+                stdout=subprocess.DEVNULL, stderr=out, start_new_session=True, cwd=folder, **as_user,
             )  # fmt: skip
         _wait_for_port(port, server, "postgres", log)
         for _ in range(50):  # the port opens a moment before connections are accepted
