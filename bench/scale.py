@@ -107,8 +107,7 @@ def run_size(rows: int, source: str, work: Path, timeout: float, on_stage: Calla
         if stage in measured:  # the cohort is made in three commands: one row
             kept = measured[stage]
             kept["seconds"] = round(float(kept["seconds"]) + float(row["seconds"]), 1)
-            kept["peak_gb"] = max(p for p in (kept["peak_gb"], row["peak_gb"]) if p is not None) if (
-                kept["peak_gb"] or row["peak_gb"]) else None  # fmt: skip
+            kept["peak_gb"] = max((p for p in (kept["peak_gb"], row["peak_gb"]) if p is not None), default=None)
             kept["exit"], kept["error"] = row["exit"], row.get("error", kept.get("error"))
         else:
             measured[stage] = {**row, "stage": stage}
@@ -148,6 +147,7 @@ def main() -> int:
                 shutil.rmtree(work, ignore_errors=True)
         rows += found
         _write(rows, args)
+    print((RESULTS / "scale.md").read_text())
     return 0
 
 
@@ -185,7 +185,6 @@ def _write(rows: list[dict[str, object]], args: argparse.Namespace) -> None:
         "",
     ]
     (RESULTS / "scale.md").write_text("\n".join(lines))
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
